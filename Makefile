@@ -1,0 +1,63 @@
+# Entry points. `make test` and `make demo` install what they need first (scripts/setup.sh).
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+PY    := $(BIN)/python
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+# Molecule scenarios run by `make test`, in order (each the smallest topology that proves its point).
+MOLECULE_SCENARIOS ?= default
+# The demo: a lab at DEMO_FROM upgraded to DEMO_TO.
+DEMO_FROM ?= 1.15.12
+DEMO_TO   ?= 1.16.15
+
+.PHONY: help setup lint sanity unit integration molecule test-fast test demo lab-up lab-down lab-status build clean
+
+help:
+	@echo "make test       set up, then lint, sanity, unit, integration and Molecule (what CI runs)"
+	@echo "make test-fast  lint, sanity and unit tests only"
+	@echo "make demo       bring up a lab cluster at $(DEMO_FROM) and upgrade it to $(DEMO_TO)"
+	@echo "make lab-up / lab-down / lab-status"
+
+setup:
+	scripts/setup.sh
+
+lint: setup
+	$(BIN)/ansible-lint --profile production --offline
+
+sanity: setup
+	scripts/sanity.sh
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+integration: setup
+	$(BIN)/pytest -q tests/integration
+
+molecule: setup
+	set -e; for s in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$s; done
+
+build: setup
+	rm -rf .build/dist && mkdir -p .build/dist
+	$(BIN)/ansible-galaxy collection build --output-path .build/dist --force .
+
+test-fast: lint sanity unit
+
+test: lint sanity unit build integration molecule
+
+demo: setup
+	scripts/demo.sh $(DEMO_FROM) $(DEMO_TO)
+
+lab-up: setup
+	$(PY) -m lab up
+
+lab-down: setup
+	$(PY) -m lab down
+
+lab-status: setup
+	$(PY) -m lab status
+
+clean:
+	-$(PY) -m lab down
+	rm -rf .build tests/output
