@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 root=$PWD
 venv=$root/.venv
 
-pip_version=$("$venv/bin/python" -c 'import ansible_test._internal.python_requirements as r; print(r.PIP_VERSION)' 2>/dev/null \
-  || "$venv/bin/python" - <<'PY'
-import re, pathlib, ansible_test
-src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
-print(re.search(r"PIP_VERSION\s*=\s*['\"]([^'\"]+)", src.read_text()).group(1))
+# The pip version ansible-test pins for its sanity virtualenvs (get_venv_packages).
+pip_version=$("$venv/bin/python" - <<'PY'
+import pathlib, re, ansible_test
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+print(re.search(r"def get_venv_packages.*?pip=['\"]([^'\"]+)", src, re.S).group(1))
 PY
 )
 cache=$HOME/.ansible/test/cache

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3-venv debootstrap systemd-container etcd-server etcd-client haproxy
-              iproute2 openssh-client rsync make git)
+              iproute2 openssh-client rsync make git shellcheck)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

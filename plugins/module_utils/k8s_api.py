@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Raw JSON access to the Kubernetes API for the modules of this collection.
+
+Authentication is kubernetes.core's: the same options (AUTH_ARG_SPEC, doc fragment
+kubernetes.core.k8s_auth_options) and the same configuration loader, so a kubeconfig, context,
+token or client certificate that works with kubernetes.core.k8s_info works here. Requests go
+through the official client's ApiClient but return plain dicts: the scans read old group/versions
+that the client's typed models do not know, and dicts keep paginated scans small.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import traceback
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from kubernetes.client.exceptions import ApiException
+
+    HAS_K8S = True
+    K8S_IMPORT_ERROR = None
+except ImportError:  # the module reports missing_required_lib
+    AUTH_ARG_SPEC = {}
+    HAS_K8S = False
+    K8S_IMPORT_ERROR = traceback.format_exc()
+
+    class ApiException(Exception):  # pylint: disable=function-redefined
+        pass
+
+DEFAULT_TIMEOUT = 30
+
+
+class KubeApiError(Exception):
+    """A request that failed, with the HTTP status when the server answered."""
+
+    def __init__(self, message, status=None):
+        super(KubeApiError, self).__init__(message)
+        self.status = status
+
+
+def auth_params(params):
+    """The subset of module params that kubernetes.core's client loader understands."""
+    return dict((key, params.get(key)) for key in AUTH_ARG_SPEC if params.get(key) is not None)
+
+
+class KubeApi:
+    """A thin JSON client: get, list in pages, and write, on any API path."""
+
+    def __init__(self, params, timeout=DEFAULT_TIMEOUT):
+        try:
+            self._api = get_api_client(module=None, **auth_params(params)).client.client
+        except Exception as exc:  # ConfigException, missing file, bad YAML
+            raise KubeApiError(
+                "could not load the Kubernetes credentials (kubeconfig, context or host): %s" % exc
+            )
+        self.host = self._api.configuration.host
+        self.timeout = timeout
+
+    def request(self, method, path, query=None, body=None, content_type="application/json", accept="application/json"):
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        try:
+            req = self._api.param_serialize(
+                method,
+                path,
+                query_params=list((query or {}).items()),
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            resp = self._api.call_api(*req, _request_timeout=self.timeout)
+            resp.read()
+        except ApiException as exc:
+            raise KubeApiError("%s %s%s failed: %s" % (method, self.host, path, exc), getattr(exc, "status", None))
+        except Exception as exc:  # urllib3 connection, TLS and timeout errors
+            raise KubeApiError(
+                "cannot reach the Kubernetes API at %s (%s %s): %s; check the kubeconfig/host "
+                "and that the apiserver is up" % (self.host, method, path, exc)
+            )
+        if not 200 <= resp.status <= 299:
+            raise KubeApiError(
+                "%s %s%s answered HTTP %s: %s" % (method, self.host, path, resp.status, _short(resp.data)),
+                resp.status,
+            )
+        if not resp.data:
+            return None
+        try:
+            return json.loads(resp.data)
+        except ValueError:
+            raise KubeApiError("%s %s%s did not answer JSON: %s" % (method, self.host, path, _short(resp.data)))
+
+    def get(self, path, query=None):
+        return self.request("GET", path, query=query)
+
+    def get_or_none(self, path, query=None):
+        """GET that turns 404 into None (a group/version the server does not serve)."""
+        try:
+            return self.get(path, query)
+        except KubeApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list_pages(self, path, limit=500, query=None):
+        """Yield each page (a List object) of a collection, following `continue` tokens."""
+        query = dict(query or {}, limit=limit)
+        while True:
+            page = self.get(path, query)
+            yield page
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            query["continue"] = token
+
+    def list_items(self, path, limit=500, query=None):
+        for page in self.list_pages(path, limit, query):
+            yield from page.get("items") or []
+
+
+def _short(data, size=300):
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    data = data or ""
+    return data if len(data) <= size else data[:size] + "..."
