@@ -35,11 +35,20 @@ sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", "--upgrade", "
 PY
 fi
 
-dest=$root/.build/sanity/ansible_collections/clusterops/k8s_upgrade
-rm -rf "$dest"
+# A tree of its own per run, so that several runs at once do not pull the floor from each other.
+work=$root/.build/sanity-$$
+trap 'rm -rf "$work"' EXIT
+dest=$work/ansible_collections/clusterops/k8s_upgrade
 mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ "$dest/"
+# Collections this one depends on, taken from the venv's `ansible` package, so that doc fragments
+# and module_utils of kubernetes.core resolve in the sanity virtualenvs too.
+purelib=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+for dep in kubernetes/core; do
+  mkdir -p "$(dirname "$work/ansible_collections/$dep")"
+  ln -sfn "$purelib/ansible_collections/$dep" "$work/ansible_collections/$dep"
+done
 cd "$dest"
 git init -q . && git add -A >/dev/null 2>&1 || true
 export PATH=$venv/bin:$PATH
-exec ansible-test sanity --local --python 3.11 --color no "$@"
+ansible-test sanity --local --python 3.11 --color no "$@"

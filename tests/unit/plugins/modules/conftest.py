@@ -1,0 +1,28 @@
+"""Run a module's main() in-process with given arguments and return its JSON result."""
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleRun:
+    def __init__(self, capsys):
+        self._capsys = capsys
+
+    def __call__(self, module, args, check_mode=False):
+        args = dict(args)
+        if check_mode:
+            args["_ansible_check_mode"] = True
+        with patch_module_args(args):
+            with pytest.raises(SystemExit):
+                module.main()
+        out = self._capsys.readouterr().out
+        return json.loads(out)
+
+
+@pytest.fixture
+def run_module(capsys):
+    """run_module(module, args, check_mode=False) -> the module's result dict (failed=True on fail_json)."""
+    return ModuleRun(capsys)
