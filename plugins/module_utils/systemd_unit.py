@@ -224,7 +224,7 @@ def merge_assignments(config, assignments):
 
 def load_unit(name, root="/", unit_dirs=UNIT_DIRS, read=None):
     """Read a unit and its drop-ins from the tree under `root` into a UnitConfig."""
-    read = read or _read_text
+    read = read or read_text
     fragment, dropins = find_unit_files(name, root, unit_dirs)
     if fragment is None and not dropins:
         raise UnitError(
@@ -240,7 +240,7 @@ def load_unit(name, root="/", unit_dirs=UNIT_DIRS, read=None):
     return config
 
 
-def _read_text(path):
+def read_text(path):
     with open(path, "r") as handle:
         return handle.read()
 
@@ -477,7 +477,7 @@ def resolve_environment(config, root="/", read=None):
 
     Environment= first, then each EnvironmentFile= in order, later ones overriding. A missing
     optional file is skipped; a missing required one raises UnitError (systemd would refuse to start)."""
-    read = read or _read_text
+    read = read or read_text
     env = {}
     notes = []
     for item in config.get_all("Environment"):

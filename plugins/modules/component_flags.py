@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: component_flags
+short_description: Rewrite the flags of a Kubernetes component's systemd unit for a target release
+version_added: "0.1.0"
+description:
+  - Reads the systemd unit of one Kubernetes component (kube-apiserver, kube-controller-manager,
+    kube-scheduler, kubelet, kube-proxy) the way systemd does (drop-ins, C(ExecStart=) resets,
+    C(Environment=), C(EnvironmentFile=), C($VAR) expansion) and finds where its flags are written.
+  - Rewrites them for O(target_version) from the collection's flag table
+    (C(plugins/module_utils/release_data/flags.py)). Renamed flags are renamed, removed flags are
+    dropped or refused (O(removed_flags)), deprecated flags are reported in RV(warned).
+  - Edits the file that holds each flag, wherever it is, with a minimal change; the unit's
+    C(ExecStart=) (continuation lines kept), a drop-in's C(ExecStart=) override, or the
+    environment file that C(ExecStart=) reads through C($VAR).
+  - Writes atomically and keeps a timestamped backup of each edited file next to it.
+  - Does not restart or reload anything; RV(needs_daemon_reload) says when a unit file or drop-in
+    changed. An environment file is read again at the next start without a reload.
+options:
+  component:
+    description: The component whose flags are rewritten.
+    type: str
+    required: true
+    choices: [kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy]
+  target_version:
+    description: The Kubernetes release the flags are written for (the binary the unit will run next), e.g. C(1.16.15).
+    type: str
+    required: true
+  current_version:
+    description:
+      - The release the unit runs today. Only used to report RV(hop_changes), the flag part of the
+        release notes between the two; the rewrite itself depends on O(target_version) alone.
+      - Not read from the binary; pass the version from P(clusterops.k8s_upgrade.component_facts#module).
+    type: str
+  unit:
+    description: The systemd unit. Defaults to O(component)C(.service).
+    type: str
+  root:
+    description:
+      - Directory the unit directories and environment file paths are looked up under, for an
+        image or a chroot. C(/) on a live host.
+    type: path
+    default: /
+  removed_flags:
+    description:
+      - What to do with a flag O(target_version) no longer accepts and that has no replacement.
+      - V(fail) stops with a message naming each such flag, the release that removed it and what
+        to do; V(drop) removes it and reports it in RV(dropped).
+      - Either way, a flag whose value made it inert (for example C(--insecure-port=0)) is dropped,
+        and a renamed flag is renamed.
+    type: str
+    choices: [fail, drop]
+    default: fail
+  verbosity:
+    description: Set C(--v) to this level (the existing C(-v)/C(--v) is changed in its own spelling, or C(--v=N) is added).
+    type: int
+  set_flags:
+    description:
+      - Flags to set, name (without dashes) to value. An existing flag keeps its spelling and place;
+        a repeated one is collapsed to one; a missing one is added after the last flag.
+      - Setting a flag that O(target_version) removed fails.
+    type: dict
+    default: {}
+  unset_flags:
+    description: Flags (names without dashes) to remove wherever they are.
+    type: list
+    elements: str
+    default: []
+  backup:
+    description: Keep a copy of each edited file next to it, named with a timestamp.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    description: Reports the edits it would make and writes nothing.
+    support: full
+  diff_mode:
+    description: Shows each edited file before and after, with its path as header.
+    support: full
+notes:
+  - Flags set through C(Environment=) in a unit, or through C(${VAR}) inside a word, are read but
+    cannot be edited; the module fails naming the flag when one of those would have to change.
+author: clusterops maintainers (@clusterops)
+"""
+
+EXAMPLES = r"""
+- name: Migrate the apiserver flags for 1.16 and raise verbosity for the upgrade
+  clusterops.k8s_upgrade.component_flags:
+    component: kube-apiserver
+    current_version: 1.15.12
+    target_version: 1.16.15
+    verbosity: 4
+  register: apiserver_flags
+
+- name: Reload systemd when a unit file changed
+  ansible.builtin.systemd_service:
+    daemon_reload: true
+  when: apiserver_flags.needs_daemon_reload
+
+- name: Drop flags removed without replacement, and set one explicitly
+  clusterops.k8s_upgrade.component_flags:
+    component: kubelet
+    target_version: 1.24.17
+    removed_flags: drop
+    set_flags:
+      container-runtime-endpoint: unix:///run/containerd/containerd.sock
+    unset_flags:
+      - network-plugin
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a file was (or in check mode would be) edited.
+  returned: always
+  type: bool
+unit:
+  description: The unit read.
+  returned: always
+  type: str
+  sample: kube-apiserver.service
+binary:
+  description: The executable the unit runs.
+  returned: always
+  type: str
+  sample: /opt/kubernetes/v1.15.12/bin/kube-apiserver
+flags_before:
+  description: The arguments the unit gives the binary today, after systemd's expansion.
+  returned: always
+  type: list
+  elements: str
+  sample: ["--insecure-port=0", "--etcd-servers=https://10.0.0.1:2379", "--v=2"]
+flags_after:
+  description: The arguments after the rewrite.
+  returned: always
+  type: list
+  elements: str
+  sample: ["--etcd-servers=https://10.0.0.1:2379", "--v=4"]
+renamed:
+  description: Flags renamed (old, new, value, reason).
+  returned: always
+  type: list
+  elements: dict
+dropped:
+  description: Flags dropped (flag, value, reason).
+  returned: always
+  type: list
+  elements: dict
+warned:
+  description: Deprecated flags kept (flag, value, message); each is also an Ansible warning.
+  returned: always
+  type: list
+  elements: dict
+added:
+  description: Flags added (flag, value).
+  returned: always
+  type: list
+  elements: dict
+changed_values:
+  description: Flags whose value changed (flag, before, after).
+  returned: always
+  type: list
+  elements: dict
+files:
+  description: The files edited (or that would be in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/kubernetes/kube-apiserver.env]
+flag_files:
+  description: The files the flags are written in.
+  returned: always
+  type: list
+  elements: str
+backup_files:
+  description: Edited file -> path of the backup kept next to it (empty in check mode or with O(backup=false)).
+  returned: always
+  type: dict
+  sample: {/etc/kubernetes/kube-apiserver.env: /etc/kubernetes/kube-apiserver.env.4242.2026-11-25@23:10:01~}
+needs_daemon_reload:
+  description: True when a unit file or drop-in was edited (C(systemctl daemon-reload) is due before a restart).
+  returned: always
+  type: bool
+hop_changes:
+  description:
+    - Flag changes of the releases between O(current_version) and O(target_version)
+      (flag, change, minor, replacement, note, source); empty without O(current_version).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import os
+import tempfile
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import flag_migration as fm
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import systemd_unit as su
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.release_data.flags import COMPONENTS
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.versions import VersionError
+
+
+def _write_atomically(module, path, text):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(to_bytes(text))
+        module.atomic_move(tmp, path)  # keeps owner, mode and SELinux context of `path`
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            component=dict(type="str", required=True, choices=list(COMPONENTS)),
+            target_version=dict(type="str", required=True),
+            current_version=dict(type="str"),
+            unit=dict(type="str"),
+            root=dict(type="path", default="/"),
+            removed_flags=dict(type="str", choices=list(fm.REMOVED_FLAGS_CHOICES), default="fail"),
+            verbosity=dict(type="int"),
+            set_flags=dict(type="dict", default={}),
+            unset_flags=dict(type="list", elements="str", default=[]),
+            backup=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    unit = p["unit"] or p["component"] + ".service"
+    result = dict(changed=False, unit=unit, binary=None, flags_before=[], flags_after=[], renamed=[],
+                  dropped=[], warned=[], added=[], changed_values=[], files=[], flag_files=[],
+                  backup_files={}, needs_daemon_reload=False, hop_changes=[])
+    try:
+        if p["current_version"]:
+            result["hop_changes"] = fm.hop_changes(p["component"], p["current_version"], p["target_version"])
+        service = su.read_service(unit, root=p["root"])
+        result["binary"] = service.binary
+        result["flags_before"] = su.render_flags(service.flags)
+        result["flag_files"] = service.flag_files()
+        the_plan = fm.plan(
+            service.flags, p["component"], p["target_version"], removed_flags=p["removed_flags"],
+            set_flags=p["set_flags"], unset_flags=p["unset_flags"], verbosity=p["verbosity"])
+        edits = fm.apply(service, the_plan)
+    except (su.UnitError, fm.FlagMigrationError, VersionError) as exc:
+        module.fail_json(msg="%s: %s" % (unit, to_native(exc)), **result)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="%s: cannot read %s: %s" % (unit, getattr(exc, "filename", "a file"), to_native(exc)),
+                         exception=traceback.format_exc(), **result)
+
+    result.update(flags_after=fm.planned_flags(service.flags, the_plan), renamed=the_plan.renamed,
+                  dropped=the_plan.dropped, warned=the_plan.warned, added=the_plan.added,
+                  changed_values=the_plan.changed_values, files=sorted(edits))
+    for item in the_plan.warned:
+        module.warn(item["message"])
+    unit_files = set(service.config.files)
+    result["needs_daemon_reload"] = any(path in unit_files for path in edits)
+    result["changed"] = bool(edits)
+    if module._diff:
+        result["diff"] = [dict(before_header=path, after_header=path, before=fe.before, after=fe.after)
+                          for path, fe in sorted(edits.items())]
+    if edits and not module.check_mode:
+        for path, fe in sorted(edits.items()):
+            current = su.read_text(path)
+            if current != fe.before:
+                module.fail_json(msg="%s changed while it was being rewritten; run again" % path, **result)
+            if p["backup"]:
+                result["backup_files"][path] = module.backup_local(path)
+            _write_atomically(module, path, fe.after)
+        # Read back what systemd will see: the rewrite must give exactly the planned arguments.
+        check = su.read_service(unit, root=p["root"])
+        written = su.render_flags(check.flags)
+        if written != result["flags_after"]:
+            module.fail_json(msg="%s: after the rewrite the unit gives %s, expected %s; the backups are %s"
+                             % (unit, written, result["flags_after"], result["backup_files"]), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
