@@ -56,6 +56,10 @@ class KubeApi:
         try:
             self._api = get_api_client(module=None, **auth_params(params)).client.client
         except Exception as exc:  # ConfigException, missing file, bad YAML
+            if type(exc).__module__.startswith("urllib3"):  # the client asks /version while loading
+                raise KubeApiError(
+                    "cannot reach the Kubernetes API (check the kubeconfig/host and that the apiserver is up): %s" % exc
+                )
             raise KubeApiError(
                 "could not load the Kubernetes credentials (kubeconfig, context or host): %s" % exc
             )
