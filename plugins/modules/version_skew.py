@@ -250,16 +250,13 @@ def gather(module):
     if not HAS_K8S:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=K8S_IMPORT_ERROR)
     params = module.params
-    try:
-        api = KubeApi(params)
-    except KubeApiError as exc:
-        module.fail_json(msg=str(exc))
     endpoints = params["apiserver_endpoints"] or []
-    if not endpoints:
-        module.warn("apiserver_endpoints is empty: only the apiserver behind %s was asked for its version, "
-                    "so skew between apiservers cannot be checked; list every control-plane endpoint" % api.host)
     versions = []
     try:
+        api = KubeApi(params)
+        if not endpoints:
+            module.warn("apiserver_endpoints is empty: only the apiserver behind %s was asked for its version, "
+                        "so skew between apiservers cannot be checked; list every control-plane endpoint" % api.host)
         for endpoint in endpoints or [api.host]:
             one = api if endpoint == api.host else KubeApi(dict(params, host=endpoint))
             versions.append((endpoint, one.get("/version")))
