@@ -83,15 +83,41 @@ def hop_changes(component, current, target, table=None):
                     replacement=entry.get("renamed_to"), inert_values=list(entry.get("inert_values", ())),
                     note=entry.get("note", ""), source=entry.get("source", ""),
                 ))
+        for rule in entry.get("value_rules", ()):
+            if low < _minor(rule["minor"]) <= high:
+                out.append(dict(
+                    component=component, flag=name, change="values", minor=rule["minor"], replacement=None,
+                    inert_values=[], note=_rule_text(rule), source=rule.get("source", ""),
+                ))
     out.sort(key=lambda c: (_minor(c["minor"]), c["flag"], c["change"]))
     return out
+
+
+def _rule_text(rule):
+    if "only" in rule:
+        limit = "only accepts %s" % ", ".join(repr(v) for v in rule["only"])
+    else:
+        limit = "no longer accepts %s" % ", ".join(repr(v) for v in rule["refuse"])
+    return "%s: %s" % (limit, rule.get("note", ""))
+
+
+def value_refused(entry, value, tminor):
+    """The first value rule of `entry` in force at 1.<tminor> that refuses `value`, or None."""
+    for rule in (entry or {}).get("value_rules", ()):
+        if tminor < _minor(rule["minor"]):
+            continue
+        if ("only" in rule and value not in rule["only"]) or ("refuse" in rule and value in rule["refuse"]):
+            return rule
+    return None
 
 
 def digest_lines(changes):
     """One line per change, for an operator to read."""
     lines = []
     for change in changes:
-        if change["change"] == "removed":
+        if change["change"] == "values":
+            what = "values"
+        elif change["change"] == "removed":
             what = "removed" + (" (use --%s)" % change["replacement"] if change["replacement"] else
                                 " without replacement")
         elif change["change"] == "renamed":
@@ -177,6 +203,11 @@ def plan(flags, component, target, removed_flags="fail", set_flags=None, unset_f
                 continue
             seen_set.add(key)
             wanted = None if set_flags[key] is None else str(set_flags[key])
+            rule = value_refused(entry, wanted, tminor) if wanted is not None else None
+            if rule is not None:
+                result.errors.append("set_flags asks for --%s=%s, but from Kubernetes %s it %s (%s)" % (
+                    key, wanted, rule["minor"], _rule_text(rule), rule.get("source", "")))
+                continue
             if wanted is not None and wanted != value:
                 result.ops.append(dict(op="set", flag=flag, value=wanted))
                 result.changed_values.append(dict(flag=key, before=value, after=wanted))
@@ -215,7 +246,14 @@ def plan(flags, component, target, removed_flags="fail", set_flags=None, unset_f
                     "unit, or run with removed_flags=drop to drop it" % (
                         key, value, entry["removed"], entry.get("source", ""), entry.get("note", "")))
             continue
-        if entry is not None and (entry.get("deprecated") is None or tminor >= _minor(entry["deprecated"])):
+        rule = value_refused(entry, value, tminor)
+        if rule is not None:
+            result.errors.append(
+                "--%s=%s is refused by Kubernetes %s: it %s (%s); change the value with set_flags or in the unit"
+                % (key, value, rule["minor"], _rule_text(rule), rule.get("source", "")))
+            continue
+        if entry is not None and "deprecated" in entry and (
+                entry["deprecated"] is None or tminor >= _minor(entry["deprecated"])):
             when = entry.get("removed")
             result.warned.append(dict(
                 flag=key, value=value,
@@ -223,6 +261,11 @@ def plan(flags, component, target, removed_flags="fail", set_flags=None, unset_f
                     key, (" since %s" % entry["deprecated"]) if entry.get("deprecated") else "",
                     (" and removed in %s" % when) if when else "", entry.get("note", ""))))
     for key, value in sorted(set_flags.items()):
+        rule = value_refused(entries.get(key), str(value), tminor) if value is not None else None
+        if key not in names_present and rule is not None:
+            result.errors.append("set_flags asks for --%s=%s, but from Kubernetes %s it %s (%s)" % (
+                key, value, rule["minor"], _rule_text(rule), rule.get("source", "")))
+            continue
         if key not in names_present and value is not None:
             result.ops.append(dict(op="add", name=key, value=str(value)))
             result.added.append(dict(flag=key, value=str(value)))
@@ -321,9 +364,14 @@ def apply(service, the_plan):
     # Every word of the command, grouped by the region (file + setting) it was written in.
     regions = {}
     order = []
+    seen = set()
     for word in argv:
         if word.path is None or word.start is None:
             continue
+        if (word.path, word.start) in seen and not the_plan.empty:
+            raise FlagMigrationError(
+                "%s is used more than once in ExecStart= of %s; edit it by hand" % (word.origin, service.config.name))
+        seen.add((word.path, word.start))
         key = _region_key(word)
         if key not in regions:
             regions[key] = []

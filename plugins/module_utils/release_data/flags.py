@@ -12,6 +12,9 @@ pflag compares them ('_' normalised to '-'). Every entry has:
 - inert_values: values with which dropping the flag changes nothing (the flag had no effect, or
   the value is the only behaviour left), so it is dropped even with removed_flags=fail;
   ("*",) means any value;
+- value_rules: values a release stopped accepting while the flag stayed: each rule has `minor`
+  and either `only` (the values still accepted) or `refuse` (the values no longer accepted),
+  with its own note and source;
 - note: what an operator does about it (printed in the Action Required digest and errors);
 - source: where the fact comes from: the upstream CHANGELOG/CHANGELOG-1.NN.md entry and the pull
   request (kubernetes/kubernetes#N) that made the change.
@@ -58,12 +61,16 @@ FLAGS = {
     "kube-apiserver": dict(_KLOG, **{
         "insecure-port": dict(
             deprecated="1.10", removed="1.24", inert_values=("0",),
+            value_rules=(dict(minor="1.20", only=("0",), note="insecure serving is gone: only 0 is accepted",
+                              source="CHANGELOG-1.20.md Urgent Upgrade Notes (#95856)"),),
             note="the insecure port could only be 0 since 1.20; drop the flag (with 0 it is inert) "
                  "and point local clients at the secure port",
             source="CHANGELOG-1.20.md Urgent Upgrade Notes (#95856: may only be 0, removed in 1.24); "
                    "deprecated CHANGELOG-1.10.md (#59018)"),
         "port": dict(
             deprecated="1.10", removed="1.24", inert_values=("0",),
+            value_rules=(dict(minor="1.20", only=("0",), note="insecure serving is gone: only 0 is accepted",
+                              source="CHANGELOG-1.20.md Urgent Upgrade Notes (#95856)"),),
             note="alias of --insecure-port; only 0 was accepted since 1.20",
             source="CHANGELOG-1.20.md Urgent Upgrade Notes (#95856)"),
         "insecure-bind-address": dict(
@@ -82,6 +89,11 @@ FLAGS = {
             deprecated="1.19", removed="1.22", inert_values=("true",),
             note="apiserver->kubelet connections always use HTTPS",
             source="CHANGELOG-1.22.md (#101178); deprecated CHANGELOG-1.19.md (#91630)"),
+        "basic-auth-file": dict(
+            deprecated="1.16", removed="1.19",
+            note="basic authentication is gone; give those users tokens (--token-auth-file) or client "
+                 "certificates, or use an OIDC/webhook authenticator",
+            source="CHANGELOG-1.19.md Action Required (#89069); deprecated CHANGELOG-1.16.md"),
         "target-ram-mb": dict(
             deprecated="1.19", removed="1.24", inert_values=("*",),
             note="no-op since 1.19",
@@ -160,6 +172,22 @@ FLAGS = {
             note="eviction follows the pods' NoExecute tolerations; set the defaults with kube-apiserver "
                  "--default-not-ready-toleration-seconds/--default-unreachable-toleration-seconds",
             source="CHANGELOG-1.27.md (#115840); deprecated CHANGELOG-1.26.md (#113710)"),
+        "horizontal-pod-autoscaler-upscale-delay": dict(
+            deprecated="1.12", removed="1.31", inert_values=("*",),
+            note="non-functional since 1.12; tune HPA behavior in the HorizontalPodAutoscaler spec",
+            source="CHANGELOG-1.31.md (#124948)"),
+        "horizontal-pod-autoscaler-downscale-delay": dict(
+            deprecated="1.12", removed="1.31", inert_values=("*",),
+            note="non-functional since 1.12; use --horizontal-pod-autoscaler-downscale-stabilization",
+            source="CHANGELOG-1.31.md (#124948)"),
+        "volume-host-cidr-denylist": dict(
+            deprecated=None, removed="1.31",
+            note="went with the in-tree volume plugins",
+            source="CHANGELOG-1.31.md (#124017)"),
+        "volume-host-allow-local-loopback": dict(
+            deprecated=None, removed="1.31",
+            note="went with the in-tree volume plugins",
+            source="CHANGELOG-1.31.md (#124017)"),
     }),
     "kube-scheduler": dict(_KLOG, **{
         "port": dict(
@@ -191,6 +219,22 @@ FLAGS = {
             deprecated="1.11", removed="1.23", inert_values=("false",),
             note="the legacy Policy API is gone: migrate to a KubeSchedulerConfiguration (--config)",
             source="CHANGELOG-1.23.md Urgent Upgrade Notes (#105424)"),
+        "hard-pod-affinity-symmetric-weight": dict(
+            deprecated="1.18", removed="1.22",
+            note="set hardPodAffinityWeight of the InterPodAffinity plugin in a KubeSchedulerConfiguration",
+            source="CHANGELOG-1.22.md (#102805)"),
+        "scheduler-name": dict(
+            deprecated="1.18", removed="1.22",
+            note="name the scheduler in a profile (schedulerName) of a KubeSchedulerConfiguration",
+            source="CHANGELOG-1.22.md (#102805)"),
+        "lock-object-namespace": dict(
+            deprecated="1.18", renamed_to="leader-elect-resource-namespace", renamed_in="1.18", removed="1.28",
+            note="same value under --leader-elect-resource-namespace",
+            source="CHANGELOG-1.28.md (#119130)"),
+        "lock-object-name": dict(
+            deprecated="1.18", renamed_to="leader-elect-resource-name", renamed_in="1.18", removed="1.28",
+            note="same value under --leader-elect-resource-name",
+            source="CHANGELOG-1.28.md (#119130)"),
     }),
     "kubelet": dict(_KLOG, **{
         "allow-privileged": dict(
@@ -219,12 +263,23 @@ FLAGS = {
             deprecated="1.19", removed="1.23",
             note="profiles live in <--root-dir>/seccomp",
             source="CHANGELOG-1.23.md (#103941); deprecated CHANGELOG-1.19.md (#91182)"),
+        "keep-terminated-pod-volumes": dict(
+            deprecated=None, removed="1.31", inert_values=("false",),
+            note="deprecated since 1.8; terminated pods' volumes are always unmounted",
+            source="CHANGELOG-1.31.md Urgent Upgrade Notes (#122082)"),
+        "dynamic-config-dir": dict(
+            deprecated="1.22", removed="1.24",
+            note="Dynamic Kubelet Configuration is gone: distribute the --config file and restart the kubelet",
+            source="DynamicKubeletConfig removed from the kubelet in 1.24 (KEP-281, kubernetes/website#31799)"),
         "master-service-namespace": dict(
             deprecated=None, removed="1.27", inert_values=("*",),
             note="unused",
             source="CHANGELOG-1.27.md (#116015)"),
         "container-runtime": dict(
             deprecated="1.24", removed="1.27", inert_values=("remote",),
+            value_rules=(dict(minor="1.24", only=("remote",),
+                              note="dockershim is gone: use a CRI runtime (cri-dockerd for Docker Engine)",
+                              source="CHANGELOG-1.24.md (dockershim removed, #97252)"),),
             note="remote (CRI) is the only runtime; keep --container-runtime-endpoint",
             source="CHANGELOG-1.27.md (#114017)"),
         "experimental-dockershim-root-directory": dict(
@@ -264,6 +319,12 @@ FLAGS = {
             source="CHANGELOG-1.24.md (#106907)"),
     }),
     "kube-proxy": dict(_KLOG, **{
+        "proxy-mode": dict(
+            value_rules=(dict(minor="1.26", refuse=("userspace",),
+                              note="the userspace proxier is gone: use iptables or ipvs (kernelspace on Windows)",
+                              source="CHANGELOG-1.26.md (#112133); deprecated 1.23 (#104631)"),),
+            note="the flag stays; some modes went away",
+            source="CHANGELOG-1.26.md (#112133)"),
         "resource-container": dict(
             deprecated=None, removed="1.16", inert_values=("",),
             note="kube-proxy no longer moves itself into a cgroup; run it from systemd or a DaemonSet",

@@ -164,6 +164,39 @@ def test_refused(tmp_path, args, kwargs, message):
         migrate(tmp_path, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "component, args, target, message",
+    [
+        ("kube-apiserver", ["--insecure-port=8080"], "1.20.0",
+         r"--insecure-port=8080 is refused by Kubernetes 1.20: it only accepts '0'"),
+        ("kube-proxy", ["--proxy-mode=userspace"], "1.26.0", r"no longer accepts 'userspace'.*#112133"),
+        ("kubelet", ["--container-runtime=docker"], "1.24.0", r"only accepts 'remote'"),
+    ],
+)
+def test_value_rules_refuse(component, args, target, message):
+    with pytest.raises(fm.FlagMigrationError, match=message):
+        fm.plan(su.parse_flags(args), component, target)
+
+
+@pytest.mark.parametrize(
+    "component, args, target",
+    [
+        ("kube-apiserver", ["--insecure-port=8080"], "1.19.16"),
+        ("kube-apiserver", ["--insecure-port=0"], "1.22.0"),
+        ("kube-proxy", ["--proxy-mode=iptables"], "1.26.0"),
+        ("kube-proxy", ["--proxy-mode=userspace"], "1.25.0"),
+    ],
+)
+def test_value_rules_accept(component, args, target):
+    the_plan = fm.plan(su.parse_flags(args), component, target)
+    assert the_plan.ops == [] and the_plan.errors == []
+
+
+def test_set_flags_value_rule():
+    with pytest.raises(fm.FlagMigrationError, match="set_flags asks for --proxy-mode=userspace"):
+        fm.plan(su.parse_flags(["--v=2"]), "kube-proxy", "1.27.0", set_flags={"proxy-mode": "userspace"})
+
+
 def test_refusal_lists_every_flag(tmp_path):
     build(tmp_path, env_layout(["--insecure-port=8080", "--kubelet-https=false"]))
     with pytest.raises(fm.FlagMigrationError) as info:
@@ -203,6 +236,16 @@ def test_environment_setting_not_editable(tmp_path):
     build(tmp_path, {UNIT: '[Service]\nEnvironment="ARGS=--insecure-port=0 --a=1"\nExecStart=%s $ARGS\n' % BIN})
     with pytest.raises(fm.FlagMigrationError, match="comes from an Environment= setting"):
         migrate(tmp_path)
+
+
+def test_variable_used_twice_is_refused(tmp_path):
+    files = env_layout(["--insecure-port=0", "--a=1"])
+    files[UNIT] = files[UNIT].replace("$KUBE_APISERVER_ARGS", "$KUBE_APISERVER_ARGS $KUBE_APISERVER_ARGS")
+    build(tmp_path, files)
+    with pytest.raises(fm.FlagMigrationError, match="KUBE_APISERVER_ARGS is used more than once"):
+        migrate(tmp_path)
+    # nothing to change: reading it is fine
+    assert migrate(tmp_path, target="1.15.0")[2] == {}
 
 
 def test_diff_text(tmp_path):
@@ -246,7 +289,8 @@ def test_quote_word_refuses(word, layer):
 @pytest.mark.parametrize(
     "component, current, target, expected",
     [
-        ("kube-apiserver", "1.15", "1.16", []),
+        ("kube-apiserver", "1.15", "1.16", [("1.16", "basic-auth-file", "deprecated")]),
+        ("kube-apiserver", "1.16", "1.17", []),
         ("kube-apiserver", "1.23", "1.24", [
             ("1.24", "address", "removed"), ("1.24", "deserialization-cache-size", "removed"),
             ("1.24", "enable-swagger-ui", "removed"), ("1.24", "experimental-encryption-provider-config", "removed"),
@@ -257,11 +301,24 @@ def test_quote_word_refuses(word, layer):
             ("1.19", "experimental-cluster-signing-duration", "renamed"),
             ("1.19", "horizontal-pod-autoscaler-use-rest-clients", "removed")]),
         ("kube-proxy", "1.15", "1.16", [("1.16", "resource-container", "removed")]),
+        ("kube-proxy", "1.25", "1.26", [
+            ("1.26", "add-dir-header", "removed"), ("1.26", "alsologtostderr", "removed"),
+            ("1.26", "log-backtrace-at", "removed"), ("1.26", "log-dir", "removed"), ("1.26", "log-file", "removed"),
+            ("1.26", "log-file-max-size", "removed"), ("1.26", "logtostderr", "removed"),
+            ("1.26", "one-output", "removed"), ("1.26", "proxy-mode", "values"), ("1.26", "skip-headers", "removed"),
+            ("1.26", "skip-log-headers", "removed"), ("1.26", "stderrthreshold", "removed")]),
+        ("kube-apiserver", "1.19", "1.20", [("1.20", "insecure-port", "values"), ("1.20", "port", "values")]),
     ],
 )
 def test_hop_changes(component, current, target, expected):
     changes = fm.hop_changes(component, current, target)
     assert [(c["minor"], c["flag"], c["change"]) for c in changes] == expected
+
+
+def test_digest_line_for_values():
+    assert fm.digest_lines(fm.hop_changes("kube-apiserver", "1.19", "1.20"))[0] == (
+        "1.20 kube-apiserver: --insecure-port values: only accepts '0': insecure serving is gone: only 0 is "
+        "accepted [CHANGELOG-1.20.md Urgent Upgrade Notes (#95856)]")
 
 
 def test_digest_lines():

@@ -10,7 +10,7 @@ from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.release_dat
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.release_data.releases import KNOWN_MINORS
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.versions import parse_version
 
-KEYS = {"deprecated", "removed", "renamed_to", "renamed_in", "inert_values", "note", "source"}
+KEYS = {"deprecated", "removed", "renamed_to", "renamed_in", "inert_values", "value_rules", "note", "source"}
 ENTRIES = [(component, name, entry) for component in sorted(FLAGS) for name, entry in sorted(FLAGS[component].items())]
 
 
@@ -42,6 +42,13 @@ def test_entry_well_formed(component, name, entry):
     else:
         assert "renamed_in" not in entry
     assert isinstance(entry.get("inert_values", ()), tuple)
+    for rule in entry.get("value_rules", ()):
+        assert set(rule) in ({"minor", "only", "note", "source"}, {"minor", "refuse", "note", "source"})
+        assert rule["minor"] in KNOWN_MINORS
+        assert isinstance(rule.get("only", rule.get("refuse")), tuple)
+        if entry.get("removed"):
+            assert minor(rule["minor"]) < minor(entry["removed"]), "a value rule before the flag goes"
+        assert re.search(r"CHANGELOG-1\.\d+\.md|#\d+", rule["source"])
     assert entry.get("note"), "say what the operator does"
     assert re.search(r"CHANGELOG-1\.\d+\.md|#\d+", entry.get("source", "")), "cite a CHANGELOG or a PR"
 
@@ -81,6 +88,14 @@ def test_entry_well_formed(component, name, entry):
         ("kube-scheduler", "policy-config-file", "1.23", None),
         ("kube-scheduler", "use-legacy-policy-config", "1.23", None),
         ("kube-proxy", "resource-container", "1.16", None),
+        ("kube-apiserver", "basic-auth-file", "1.19", None),
+        ("kube-scheduler", "lock-object-name", "1.28", "leader-elect-resource-name"),
+        ("kube-scheduler", "scheduler-name", "1.22", None),
+        ("kubelet", "keep-terminated-pod-volumes", "1.31", None),
+        ("kubelet", "dynamic-config-dir", "1.24", None),
+        ("kubelet", "container-runtime", "1.27", None),
+        ("kube-controller-manager", "enable-taint-manager", "1.27", None),
+        ("kube-controller-manager", "pod-eviction-timeout", "1.27", None),
         ("kube-proxy", "logtostderr", "1.26", None),
     ],
 )
