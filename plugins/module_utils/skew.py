@@ -647,7 +647,8 @@ def plan_upgrade(components, target_version, max_minor_jump=1, accept=None, node
 
 
 def summarize(violations, limit=20):
-    """One line per (rule, component, version, against): counts hosts, so 5,000 nodes stay readable."""
+    """One line per (rule, component, version, against) with its host count, so 5,000 nodes stay
+    readable; `limit` groups at most (None: all)."""
     groups = {}
     order = []
     for violation in violations:
@@ -659,13 +660,13 @@ def summarize(violations, limit=20):
             order.append(key)
         group["hosts"].append(violation["host"])
     lines = []
-    for key in order[:limit]:
+    for key in order if limit is None else order[:limit]:
         group = groups[key]
         first = group["first"]
         hosts = group["hosts"]
         where = hosts[0] if len(hosts) == 1 else "%s (%s and %d more)" % (
             _plural(len(hosts), "host"), hosts[0], len(hosts) - 1)
         lines.append("%s in phase %s: %s [%s]" % (first["rule"], first["phase"], first["message"], where))
-    if len(order) > limit:
+    if limit is not None and len(order) > limit:
         lines.append("... and %d more groups" % (len(order) - limit))
     return lines

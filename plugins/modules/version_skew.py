@@ -319,14 +319,14 @@ def main():
         components=components,
     )
     # One warning per group of accepted violations: 5,000 nodes must not print 5,000 warnings.
-    for line in summarize(result["accepted"]):
+    for line in summarize(result["accepted"], limit=None):
         module.warn("accepted: " + line)
     if result["failed"]:
         rules = sorted(set(v["rule"] for v in result["failed"]))
         module.fail_json(
             msg="%d version skew violation(s) not accepted (%s): %s. Fix the versions, plan stepwise, or list "
                 "the rule ids in accept to proceed knowingly"
-                % (len(result["failed"]), ", ".join(rules), "; ".join(summarize(result["failed"]))),
+                % (len(result["failed"]), ", ".join(rules), "; ".join(summarize(result["failed"], limit=None))),
             **report
         )
     module.exit_json(**report)

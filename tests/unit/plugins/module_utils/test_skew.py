@@ -351,3 +351,11 @@ def test_summarize_groups_hosts():
     assert any(line.startswith("kubelet-too-old in phase apiserver m1: kubelet 1.10.13 on n1 is 4 minors older")
                and line.endswith("[50 hosts (n1 and 49 more)]") for line in lines)
     assert len(skew.summarize(result["failed"], limit=2)) == 3
+
+
+def test_summarize_without_limit_lists_every_group():
+    result = skew.plan_upgrade(cluster("1.10.13", "1.10.13"), "1.14.10")
+    lines = skew.summarize(result["failed"], limit=None)
+    assert len(lines) == len(set((v["rule"], v["component"], v["version"], v["against"]["component"],
+                                  v["against"]["version"]) for v in result["failed"]))
+    assert not any(line.startswith("...") for line in lines)
