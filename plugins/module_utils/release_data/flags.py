@@ -94,6 +94,15 @@ FLAGS = {
             note="basic authentication is gone; give those users tokens (--token-auth-file) or client "
                  "certificates, or use an OIDC/webhook authenticator",
             source="CHANGELOG-1.19.md Action Required (#89069); deprecated CHANGELOG-1.16.md"),
+        "cloud-provider": dict(
+            deprecated="1.29", removed="1.33", inert_values=("external", ""),
+            note="the apiserver needs no cloud provider (in-tree providers were removed in 1.31); "
+                 "run the cloud's cloud-controller-manager",
+            source="CHANGELOG-1.33.md (#130162); deprecated CHANGELOG-1.29.md (#120903)"),
+        "cloud-config": dict(
+            deprecated="1.29", removed="1.33", inert_values=("*",),
+            note="only read by the in-tree cloud providers, removed in 1.31",
+            source="CHANGELOG-1.33.md (#130162); deprecated CHANGELOG-1.29.md (#120903)"),
         "target-ram-mb": dict(
             deprecated="1.19", removed="1.24", inert_values=("*",),
             note="no-op since 1.19",
@@ -271,6 +280,15 @@ FLAGS = {
             deprecated="1.22", removed="1.24",
             note="Dynamic Kubelet Configuration is gone: distribute the --config file and restart the kubelet",
             source="DynamicKubeletConfig removed from the kubelet in 1.24 (KEP-281, kubernetes/website#31799)"),
+        "register-schedulable": dict(
+            deprecated=None, removed="1.34", inert_values=("true",),
+            note="register tainted instead: --register-with-taints=...:NoSchedule",
+            source="CHANGELOG-1.34.md (#122384); deprecated since 1.5 (#31647)"),
+        "pod-infra-container-image": dict(
+            deprecated="1.27", removed="1.35", inert_values=("*",),
+            note="the container runtime owns the sandbox (pause) image and pins it: set it there "
+                 "(containerd sandbox_image, CRI-O pause_image)",
+            source="CHANGELOG-1.35.md Urgent Upgrade Notes (#133779)"),
         "master-service-namespace": dict(
             deprecated=None, removed="1.27", inert_values=("*",),
             note="unused",
