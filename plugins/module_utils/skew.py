@@ -163,9 +163,10 @@ def components_from_cluster(versions, nodes):
             without_proxy.append(name)
     if without_proxy:
         notes.append(
-            "%s report no status.nodeInfo.kubeProxyVersion (deprecated and no longer set by recent kubelets), "
+            "%s no status.nodeInfo.kubeProxyVersion (deprecated, KEP-4004: kubelets may leave it empty), "
             "e.g. %s: pass kube-proxy in components (component_facts) to have it checked"
-            % (_plural(len(without_proxy), "node"), ", ".join(without_proxy[:3]))
+            % ("1 node reports" if len(without_proxy) == 1 else "%d nodes report" % len(without_proxy),
+               ", ".join(without_proxy[:3]))
         )
     return components, notes
 

@@ -43,6 +43,9 @@ options:
         (kube-apiserver from C(/version) of every O(apiserver_endpoints), kubelet and kube-proxy
         from each Node's C(status.nodeInfo)). kube-scheduler and kube-controller-manager cannot be
         read that way; pass them here to have them planned and checked.
+      - C(status.nodeInfo.kubeProxyVersion) is written by the kubelet, not by kube-proxy, and is
+        deprecated (KEP-4004); for an exact kube-proxy check pass the versions that
+        M(clusterops.k8s_upgrade.component_facts) reads on the nodes.
       - An empty list is an error.
     type: list
     elements: dict

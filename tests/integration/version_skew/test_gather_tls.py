@@ -154,7 +154,7 @@ def test_gathers_over_tls_with_pagination(apiservers, pki, capsys, monkeypatch):
     assert sorted(set(v["host"] for v in result["violations"])) == ["n2"]
     assert "kubelet-too-old" in result["msg"]
     warnings = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
-    assert any("1 node report no status.nodeInfo.kubeProxyVersion" in w for w in warnings)
+    assert any("1 node reports no status.nodeInfo.kubeProxyVersion" in w for w in warnings)
 
 
 def test_tls_verification_is_on_by_default(apiservers, capsys, monkeypatch):

@@ -330,8 +330,8 @@ def test_components_from_cluster():
         {"component": "kube-proxy", "host": "n1", "version": "v1.29.4"},
         {"component": "kubelet", "host": "n2", "version": "v1.31.0"},
     ]
-    assert notes == ["1 node report no status.nodeInfo.kubeProxyVersion (deprecated and no longer set by recent "
-                     "kubelets), e.g. n2: pass kube-proxy in components (component_facts) to have it checked"]
+    assert notes == ["1 node reports no status.nodeInfo.kubeProxyVersion (deprecated, KEP-4004: kubelets may leave "
+                     "it empty), e.g. n2: pass kube-proxy in components (component_facts) to have it checked"]
 
 
 def test_components_from_cluster_same_host_two_ports():
