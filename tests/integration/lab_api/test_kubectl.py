@@ -1,0 +1,126 @@
+"""Real, unmodified kubectl (1.27 to 1.33, whichever this machine has) against the emulated apiserver."""
+
+import json
+
+import pytest
+
+from conftest import find_kubectl
+
+KUBECTL_MINORS = [m for m in range(27, 34) if find_kubectl(m)]
+
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: NAME, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: NAME}}
+  template:
+    metadata: {labels: {app: NAME}}
+    spec: {containers: [{name: c, image: "nginx:1.25"}]}
+"""
+
+
+def running_pod(lab, ns, name, node, labels=None, owner=None):
+    pod = {'metadata': {'name': name, 'labels': labels or {}},
+           'spec': {'nodeName': node, 'containers': [{'name': 'c', 'image': 'busybox:1.36'}]}}
+    if owner:
+        pod['metadata']['ownerReferences'] = [owner]
+    code, body = lab.call('POST', '/api/v1/namespaces/%s/pods' % ns, pod)
+    assert code == 201, body
+    code, body = lab.call('PATCH', '/api/v1/namespaces/%s/pods/%s/status' % (ns, name),
+                          {'status': {'phase': 'Running', 'conditions': [{'type': 'Ready', 'status': 'True'}]}},
+                          ctype='application/merge-patch+json')
+    assert code == 200, body
+
+
+def make_node(lab, name):
+    node = {'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': name, 'labels': {'kubernetes.io/hostname': name}},
+            'status': {'conditions': [{'type': 'Ready', 'status': 'True', 'reason': 'KubeletReady'}],
+                       'nodeInfo': {'kubeletVersion': 'v' + lab.version, 'kubeProxyVersion': 'v' + lab.version,
+                                    'operatingSystem': 'linux', 'architecture': 'amd64'}}}
+    code, body = lab.call('POST', '/api/v1/nodes', node)
+    assert code == 201, body
+
+
+@pytest.mark.skipif(not KUBECTL_MINORS, reason='no kubectl 1.27-1.33 on this machine')
+@pytest.mark.parametrize('minor', KUBECTL_MINORS)
+def test_kubectl_version_and_get_nodes(lab_factory, minor):
+    """Each kubectl against an apiserver of its own minor."""
+    from lab.facts.versions import last_patch
+    lab = lab_factory(last_patch(minor))
+    make_node(lab, 'k%d' % minor)
+    out = json.loads(lab.kubectl('version', '-o', 'json', minor=minor).stdout)
+    assert out['serverVersion']['gitVersion'] == 'v' + lab.version
+    p = lab.kubectl('get', 'nodes', minor=minor)
+    assert 'k%d' % minor in p.stdout and 'Ready' in p.stdout
+    p = lab.kubectl('get', 'nodes', '-o', 'json', minor=minor)
+    assert 'k%d' % minor in [n['metadata']['name'] for n in json.loads(p.stdout)['items']]
+    assert lab.kubectl('api-resources', minor=minor).returncode == 0
+
+
+@pytest.mark.skipif(not KUBECTL_MINORS, reason='no kubectl 1.27-1.33 on this machine')
+@pytest.mark.parametrize('minor', sorted({KUBECTL_MINORS[0], KUBECTL_MINORS[-1]}))
+def test_kubectl_cordon_drain_apply(lab_factory, minor):
+    from lab.facts.versions import last_patch
+    lab = lab_factory(last_patch(minor))
+    k = lab.kubectl
+    node = 'w%d' % minor
+    make_node(lab, node)
+    assert 'cordoned' in k('cordon', node, minor=minor).stdout
+    assert lab.call('GET', '/api/v1/nodes/' + node)[1]['spec']['unschedulable'] is True
+
+    # client-side apply, then a change (3-way strategic merge patch), then server-side apply
+    name = 'app%d' % minor
+    assert 'created' in k('apply', '-f', '-', minor=minor, input=DEPLOY.replace('NAME', name)).stdout
+    assert 'configured' in k('apply', '-f', '-', minor=minor,
+                             input=DEPLOY.replace('NAME', name).replace('replicas: 2', 'replicas: 4')).stdout
+    d = lab.call('GET', '/apis/apps/v1/namespaces/default/deployments/' + name)[1]
+    assert d['spec']['replicas'] == 4 and d['metadata']['generation'] == 2
+    assert 'kubectl.kubernetes.io/last-applied-configuration' in d['metadata']['annotations']
+    managers = {m['manager'] for m in d['metadata']['managedFields']}
+    assert 'kubectl-client-side-apply' in managers
+    ssa = 'ssa%d' % minor
+    assert 'serverside-applied' in k('apply', '--server-side', '-f', '-', minor=minor,
+                                     input=DEPLOY.replace('NAME', ssa)).stdout
+    d = lab.call('GET', '/apis/apps/v1/namespaces/default/deployments/' + ssa)[1]
+    assert [(m['manager'], m['operation']) for m in d['metadata']['managedFields']] == [('kubectl', 'Apply')]
+    assert 'scaled' in k('scale', 'deployment/' + ssa, '--replicas=1', minor=minor).stdout
+    assert 'annotate' in k('annotate', 'node', node, 'lab/x=y', minor=minor).stdout
+    assert lab.call('GET', '/api/v1/nodes/' + node)[1]['metadata']['annotations'] == {'lab/x': 'y'}
+
+    # drain: a DaemonSet pod stays, a plain pod is evicted, a PDB-protected pod blocks
+    ns = 'drain%d' % minor
+    k('create', 'namespace', ns, minor=minor)
+    ds = {'apiVersion': 'apps/v1', 'kind': 'DaemonSet', 'metadata': {'name': 'agent'},
+          'spec': {'selector': {'matchLabels': {'app': 'agent'}},
+                   'template': {'metadata': {'labels': {'app': 'agent'}},
+                                'spec': {'containers': [{'name': 'a', 'image': 'agent:1'}]}}}}
+    code, ds = lab.call('POST', '/apis/apps/v1/namespaces/%s/daemonsets' % ns, ds)
+    assert code == 201
+    owner = {'apiVersion': 'apps/v1', 'kind': 'DaemonSet', 'name': 'agent', 'uid': ds['metadata']['uid'],
+             'controller': True, 'blockOwnerDeletion': True}
+    rs = {'apiVersion': 'apps/v1', 'kind': 'ReplicaSet', 'metadata': {'name': 'web'},
+          'spec': {'replicas': 1, 'selector': {'matchLabels': {'app': 'web'}},
+                   'template': {'metadata': {'labels': {'app': 'web'}},
+                                'spec': {'containers': [{'name': 'w', 'image': 'web:1'}]}}}}
+    code, rs = lab.call('POST', '/apis/apps/v1/namespaces/%s/replicasets' % ns, rs)
+    rs_owner = {'apiVersion': 'apps/v1', 'kind': 'ReplicaSet', 'name': 'web', 'uid': rs['metadata']['uid'],
+                'controller': True, 'blockOwnerDeletion': True}
+    running_pod(lab, ns, 'agent-1', node, {'app': 'agent'}, owner)
+    running_pod(lab, ns, 'web-1', node, {'app': 'web'}, rs_owner)
+    running_pod(lab, ns, 'db-1', node, {'app': 'db'}, rs_owner)
+    pdb = {'apiVersion': 'policy/v1', 'kind': 'PodDisruptionBudget', 'metadata': {'name': 'db'},
+           'spec': {'minAvailable': 1, 'selector': {'matchLabels': {'app': 'db'}}}}
+    assert lab.call('POST', '/apis/policy/v1/namespaces/%s/poddisruptionbudgets' % ns, pdb)[0] == 201
+    p = k('drain', node, '--ignore-daemonsets', '--timeout=6s', minor=minor, check=False)
+    assert p.returncode != 0
+    assert 'Cannot evict pod as it would violate the pod\'s disruption budget' in p.stderr
+    pods = {i['metadata']['name'] for i in lab.call('GET', '/api/v1/namespaces/%s/pods' % ns)[1]['items']}
+    assert pods == {'agent-1', 'db-1'}
+    # without the budget the drain completes; the DaemonSet pod stays
+    k('delete', 'pdb', 'db', '-n', ns, minor=minor)
+    p = k('drain', node, '--ignore-daemonsets', '--timeout=20s', minor=minor)
+    assert 'drained' in p.stdout
+    pods = {i['metadata']['name'] for i in lab.call('GET', '/api/v1/namespaces/%s/pods' % ns)[1]['items']}
+    assert pods == {'agent-1'}
+    assert 'uncordoned' in k('uncordon', node, minor=minor).stdout
