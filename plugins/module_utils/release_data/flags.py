@@ -314,8 +314,10 @@ FLAGS = {
             deprecated="1.20", removed="1.24", inert_values=("*",),
             note="dockershim-only; CRI runtimes have their own pull timeouts",
             source="CHANGELOG-1.24.md (#106907)"),
+        # With a CRI runtime these were already ignored, and the runtimes' CNI defaults are the same
+        # paths, so the default values are inert; anything else needs the runtime configured first.
         "network-plugin": dict(
-            deprecated="1.20", removed="1.24",
+            deprecated="1.20", removed="1.24", inert_values=("cni",),
             note="CNI is configured in the container runtime (containerd/CRI-O), not the kubelet; "
                  "check that the runtime has the CNI config before dropping it",
             source="CHANGELOG-1.24.md (#106907)"),
@@ -324,11 +326,11 @@ FLAGS = {
             note="set the MTU in the CNI configuration",
             source="CHANGELOG-1.24.md (#106907)"),
         "cni-conf-dir": dict(
-            deprecated="1.20", removed="1.24",
+            deprecated="1.20", removed="1.24", inert_values=("/etc/cni/net.d",),
             note="configure the CNI directories in the container runtime",
             source="CHANGELOG-1.24.md (#106907)"),
         "cni-bin-dir": dict(
-            deprecated="1.20", removed="1.24",
+            deprecated="1.20", removed="1.24", inert_values=("/opt/cni/bin",),
             note="configure the CNI directories in the container runtime",
             source="CHANGELOG-1.24.md (#106907)"),
         "cni-cache-dir": dict(
