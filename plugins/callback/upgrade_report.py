@@ -162,7 +162,17 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_start(self, host, task):
         if self._active:
-            self._started[(host.get_name(), task._uuid)] = time.time()
+            self._started[(host.get_name(), task._uuid)] = (time.time(), task)
+
+    def _step_event(self, host, task, start, end, outcome):
+        return {
+            "event": "step", "time": end, "start": start, "end": end, "host": host,
+            "task": task.get_name() if task is not None else "",
+            "role": _role_name(task), "play": self._play_name, "play_index": self._play_index,
+            "handler": type(task).__name__ == "Handler",
+            "action": getattr(task, "action", None),
+            "outcome": outcome,
+        }
 
     def _step(self, result, outcome):
         if not self._active:
@@ -170,21 +180,15 @@ class CallbackModule(CallbackBase):
         task = _task_of(result)
         host = _host_name(result)
         now = time.time()
-        start = self._started.pop((host, getattr(task, "_uuid", None)), now)
+        start = self._started.pop((host, getattr(task, "_uuid", None)), (now, task))[0]
         data = _result_dict(result)
         no_log = bool(data.get("_ansible_no_log")) or data.get("censored") is not None
         if outcome == "ok" and data.get("changed"):
             outcome = "changed"
         delegated = data.get("_ansible_delegated_vars") or {}
-        event = {
-            "event": "step", "time": now, "start": start, "end": now, "host": host,
-            "task": task.get_name() if task is not None else "",
-            "role": _role_name(task), "play": self._play_name, "play_index": self._play_index,
-            "handler": type(task).__name__ == "Handler",
-            "action": getattr(task, "action", None),
-            "outcome": outcome, "changed": bool(data.get("changed")),
-            "delegated_to": delegated.get("ansible_delegated_host") or delegated.get("ansible_host"),
-        }
+        event = self._step_event(host, task, start, now, outcome)
+        event.update(changed=bool(data.get("changed")),
+                     delegated_to=delegated.get("ansible_delegated_host") or delegated.get("ansible_host"))
         if outcome in ("failed", "ignored", "unreachable"):
             event["msg"] = report_lib.failure_message(data)
         if outcome == "skipped" and data.get("false_condition"):
@@ -206,9 +210,6 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_unreachable(self, result):
         self._step(result, "unreachable")
 
-    def v2_runner_on_async_failed(self, result):
-        self._step(result, "failed")
-
     # ------------------------------------------------------------------ the report
     def v2_playbook_on_stats(self, stats):
         if not self._active or self._done:
@@ -227,6 +228,11 @@ class CallbackModule(CallbackBase):
     def _finish(self, interrupted):
         self._done = True
         try:
+            if interrupted:
+                # Steps that were running when the run stopped.
+                now = time.time()
+                for (host, dummy), (start, task) in sorted(self._started.items(), key=lambda item: item[1][0]):
+                    self._record(self._step_event(host, task, start, now, "interrupted"))
             self._record({"event": "run_end", "interrupted": interrupted})
             report = report_lib.build_report(self._events, report_dir=self._run_dir)
             json_path = os.path.join(self._run_dir, "report.json")

@@ -10,8 +10,10 @@ a report from an events.jsonl that a killed run left behind.
 Events (every one a dict with "event" and "time", seconds since the epoch):
   run_start  {playbook, check_mode, ansible_version, run_id}
   play_start {name, phase}
-  step       {host, task, role, play, handler, start, end, outcome, changed, msg, false_condition, delegated_to, action}
-             outcome: ok, changed, failed, ignored (failed, ignore_errors), unreachable, skipped
+  step       {host, task, role, play, play_index, handler, start, end, outcome, changed, msg, false_condition,
+              delegated_to, action}
+             outcome: ok, changed, failed, ignored (failed, ignore_errors), unreachable, skipped,
+             interrupted (running when Ctrl-C stopped the run)
   section    {host, name, data}   a role's `upgrade_report_<name>` fact (see README "Upgrade report")
   stats      {hosts: {host: {ok, changed, failures, unreachable, skipped, rescued, ignored}}}
   run_end    {interrupted}
@@ -33,7 +35,7 @@ except ImportError:  # pragma: no cover - Python 2 is not a controller Python
 
 SCHEMA = "clusterops.k8s_upgrade/report/v1"
 FACT_PREFIX = "upgrade_report_"
-OUTCOMES = ("ok", "changed", "failed", "ignored", "unreachable", "skipped")
+OUTCOMES = ("ok", "changed", "failed", "ignored", "unreachable", "skipped", "interrupted")
 OUTCOME_LABELS = {
     "ok": "ok",
     "changed": "changed",
@@ -41,6 +43,7 @@ OUTCOME_LABELS = {
     "ignored": "failed, ignored",
     "unreachable": "unreachable",
     "skipped": "skipped (already done or not needed)",
+    "interrupted": "running when the run was interrupted",
 }
 # Sections the report knows; any other upgrade_report_<name> fact is kept and shown as data.
 KNOWN_SECTIONS = ("target", "versions_before", "versions_after", "skew", "apis", "backup", "forecast", "restarts")
@@ -544,7 +547,7 @@ def esc(value):
 
 
 _COLOURS = {"ok": "#3c9a4c", "changed": "#e0a020", "failed": "#c62828", "ignored": "#ef9a9a",
-            "unreachable": "#6a1b9a", "skipped": "#b0bec5"}
+            "unreachable": "#6a1b9a", "skipped": "#b0bec5", "interrupted": "#8d6e63"}
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1d2327;background:#fff}

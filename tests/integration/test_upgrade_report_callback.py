@@ -5,9 +5,11 @@ published with set_fact, a no_log task and a hostile task name."""
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -208,3 +210,50 @@ def test_check_mode_run_and_playbook_filter(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "upgrade report (" not in proc.stdout
     assert not (other / "reports").exists()
+
+
+SLOW_PLAYBOOK = """
+- name: Node batches
+  hosts: node-a,node-b
+  gather_facts: false
+  tasks:
+    - name: Quick step
+      ansible.builtin.command: "true"
+      changed_when: false
+
+    - name: Long step
+      ansible.builtin.command: sleep 60
+"""
+
+
+def test_interrupted_run_still_gets_a_report(tmp_path):
+    (tmp_path / "inventory.yml").write_text(INVENTORY)
+    (tmp_path / "upgrade.yml").write_text(SLOW_PLAYBOOK)
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text("[defaults]\ncollections_path = %s\n" % os.path.join(ROOT, ".build", "collections"))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ANSIBLE_CALLBACKS_ENABLED="clusterops.k8s_upgrade.upgrade_report",
+               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               CLUSTEROPS_REPORT_DIR=str(tmp_path / "reports"), PYTHONUNBUFFERED="1")
+    env.pop("CLUSTEROPS_REPORT_PLAYBOOKS", None)
+    argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "upgrade.yml")]
+    proc = subprocess.Popen(argv, cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "TASK [Long step]" in line:
+                break
+        time.sleep(2)  # let the workers start the sleeps
+        proc.send_signal(signal.SIGINT)
+        out, dummy = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    status, run_dir = the_run_dir(tmp_path, proc=subprocess.CompletedProcess(argv, proc.returncode, "".join(seen) + out, ""))
+    with open(os.path.join(run_dir, "report.json")) as handle:
+        report = json.load(handle)
+    assert status == "interrupted" and report["run"]["status"] == "interrupted"
+    for host in ("node-a", "node-b"):
+        assert [(s["task"], s["outcome"]) for s in report["timeline"][host]] == [("Quick step", "ok"), ("Long step", "interrupted")]
+        assert report["timeline"][host][1]["duration_s"] >= 1.5
