@@ -200,6 +200,48 @@ def default_object(obj, kind, minor):
                     path.setdefault('pathType', 'ImplementationSpecific')
 
 
+# Status fields Go serialises without omitempty (required by the upstream schemas and the Python client).
+REQUIRED_STATUS = {
+    'DaemonSet': ('currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady'),
+    'ReplicaSet': ('replicas',), 'StatefulSet': ('replicas',), 'ReplicationController': ('replicas',),
+    'HorizontalPodAutoscaler': ('currentReplicas', 'desiredReplicas'),
+}
+
+
+# Go's encoding/json prints struct fields even when empty ("omitempty" does not apply to structs):
+# these kinds always carry "spec": {} and/or "status": {} (clients such as kubernetes.core read them).
+SPEC_AND_STATUS = {'Pod', 'Node', 'Namespace', 'Service', 'PersistentVolume', 'PersistentVolumeClaim',
+                   'ReplicationController', 'ResourceQuota', 'Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet',
+                   'Job', 'CronJob', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Ingress',
+                   'CustomResourceDefinition', 'APIService', 'CertificateSigningRequest', 'FlowSchema',
+                   'PriorityLevelConfiguration', 'VolumeAttachment', 'StorageVersionMigration'}
+SPEC_ONLY = {'Lease', 'LimitRange', 'IngressClass', 'CSIDriver', 'CSINode', 'NetworkPolicy', 'PodSecurityPolicy'}
+
+
+def fill_status(obj, kind):
+    """Add the empty structs and zero values Go would print for what nobody has written yet."""
+    if kind in SPEC_AND_STATUS or kind in SPEC_ONLY:
+        if not isinstance(obj.get('spec'), dict):
+            obj['spec'] = {}
+    if kind in SPEC_AND_STATUS:
+        if not isinstance(obj.get('status'), dict):
+            obj['status'] = {}
+        if kind in ('Service', 'Ingress'):
+            obj['status'].setdefault('loadBalancer', {})
+    keys = REQUIRED_STATUS.get(kind)
+    if kind == 'Node':
+        default_node_status(obj.setdefault('status', {}))
+    elif keys:
+        st = obj.get('status')
+        if not isinstance(st, dict):
+            st = obj['status'] = {}
+        for k in keys:
+            if k == 'currentReplicas' and obj.get('apiVersion') != 'autoscaling/v1':
+                continue
+            if st.get(k) is None:
+                st[k] = 0
+
+
 NODE_INFO_KEYS = ('architecture', 'bootID', 'containerRuntimeVersion', 'kernelVersion', 'kubeProxyVersion',
                   'kubeletVersion', 'machineID', 'operatingSystem', 'osImage', 'systemUUID')
 
@@ -415,9 +457,10 @@ def _crd_from_v1(obj):
         spec['versions'] = versions
 
 
-def convert(obj, kind, to_gv):
-    """Return obj (a deep copy) as it reads in group/version to_gv."""
-    obj = copy.deepcopy(obj)
+def convert(obj, kind, to_gv, in_place=False):
+    """Return obj as it reads in group/version to_gv (a deep copy unless in_place)."""
+    if not in_place:
+        obj = copy.deepcopy(obj)
     from_group, from_version = gv_of(obj.get('apiVersion'))
     to_group, to_version = gv_of(to_gv)
     obj['apiVersion'] = to_gv

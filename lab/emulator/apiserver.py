@@ -340,7 +340,8 @@ class APIServer(object):
         md = obj.setdefault('metadata', {})
         md['resourceVersion'] = str(kv.mod_revision)
         if res.crd is None:
-            obj = ob.convert(obj, res.kind, res.gv)
+            obj = ob.convert(obj, res.kind, res.gv, in_place=True)  # freshly parsed: nobody else holds it
+            ob.fill_status(obj, res.kind)
         else:
             obj['apiVersion'] = res.gv
         return obj
@@ -421,6 +422,8 @@ class APIServer(object):
             ob.default_object(obj, res.kind, self.minor)
         if res.kind == 'Pod':
             obj['status'] = {'phase': 'Pending', 'qosClass': qos_class(obj.get('spec') or {})}
+        if res.crd is None:
+            ob.fill_status(obj, res.kind)
         if res.kind == 'Service':
             spec = obj.setdefault('spec', {})
             if spec.get('type', 'ClusterIP') != 'ExternalName' and not spec.get('clusterIP'):
