@@ -234,11 +234,7 @@ class CallbackModule(CallbackBase):
                 for (host, dummy), (start, task) in sorted(self._started.items(), key=lambda item: item[1][0]):
                     self._record(self._step_event(host, task, start, now, "interrupted"))
             self._record({"event": "run_end", "interrupted": interrupted})
-            report = report_lib.build_report(self._events, report_dir=self._run_dir)
-            json_path = os.path.join(self._run_dir, "report.json")
-            html_path = os.path.join(self._run_dir, "report.html")
-            report_lib.write_private(json_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
-            report_lib.write_private(html_path, report_lib.render_html(report))
+            report, json_path, html_path = report_lib.write_report(self._run_dir, self._events)
             self._link_latest()
         except Exception as exc:  # pylint: disable=broad-except
             # The report must never turn a good upgrade into a failed run.

@@ -268,9 +268,10 @@ def _int_or_none(value):
 def restart_comparison(forecast, actual):
     """Forecast against what happened, per host. `forecast`: {host: kubelet_restart_forecast result
     (containers, restart_total, uncertain_total, total)}; `actual`: {host: {containers: [{namespace,
-    pod, container, restarts | restart_count}], total}} where `restarts` is how often the container
-    restarted during the upgrade and `restart_count` its count after it (compared with the count the
-    forecast saw)."""
+    pod, container, restarts | restart_count}], restarted}} where `restarts` is how often the container
+    restarted during the upgrade, `restart_count` its count after it (compared with the count the
+    forecast saw: a kubelet_restart_forecast result taken after the upgrade fits) and `restarted` how
+    many containers restarted, when counted otherwise."""
     hosts = list(forecast or {})
     hosts += [h for h in (actual or {}) if h not in hosts]
     out = {}
@@ -297,7 +298,7 @@ def restart_comparison(forecast, actual):
                 if now is not None and was is not None:
                     restarts = max(now - was, 0)
             per_container[key] = restarts
-        actual_total = _int_or_none(ac.get("total"))
+        actual_total = _int_or_none(ac.get("restarted"))
         if actual_total is None and per_container:
             known = [v for v in per_container.values() if v is not None]
             actual_total = sum(1 for v in known if v > 0) if known else None
@@ -819,3 +820,14 @@ def render_html(report):
         parts.append(_section(name.replace("_", " "), render_value(by_host)))
     parts.append('<p class="muted">Written by the clusterops.k8s_upgrade.upgrade_report callback.</p></body></html>\n')
     return "\n".join(parts)
+
+
+def write_report(run_dir, events):
+    """Build the report of `events` and write report.json and report.html into `run_dir`;
+    returns (report, json path, html path)."""
+    report = build_report(events, report_dir=run_dir)
+    json_path = os.path.join(run_dir, "report.json")
+    html_path = os.path.join(run_dir, "report.html")
+    write_private(json_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    write_private(html_path, render_html(report))
+    return report, json_path, html_path

@@ -5,6 +5,7 @@ published with set_fact, a no_log task and a hostile task name."""
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -257,3 +258,17 @@ def test_interrupted_run_still_gets_a_report(tmp_path):
     for host in ("node-a", "node-b"):
         assert [(s["task"], s["outcome"]) for s in report["timeline"][host]] == [("Quick step", "ok"), ("Long step", "interrupted")]
         assert report["timeline"][host][1]["duration_s"] >= 1.5
+
+
+def test_rebuild_from_events(failed_run, tmp_path):
+    shutil.copy(os.path.join(failed_run["dir"], "events.jsonl"), str(tmp_path / "events.jsonl"))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "rebuild-report.py"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "upgrade report (failed): %s" % (tmp_path / "report.html") in proc.stdout
+    with open(str(tmp_path / "report.json")) as handle:
+        rebuilt = json.load(handle)
+    expected = dict(failed_run["report"])
+    expected["run"] = dict(expected["run"], report_dir=str(tmp_path))
+    assert rebuilt == expected
+    assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o600

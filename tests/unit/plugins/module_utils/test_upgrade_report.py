@@ -185,10 +185,21 @@ FORECAST = {
       "verdict": "as forecast", "surprises": [
           {"container": "shop/web/nginx", "forecast_restart": True, "restarts": 2},
           {"container": "shop/web/sidecar", "forecast_restart": False, "restarts": 1}]}),
-    ({"total": 3}, {"containers": 3, "forecast": 2, "forecast_uncertain": 1, "actual": 3, "max_restarts_per_container": None,
-                    "verdict": "more restarts than forecast", "surprises": []}),
-    ({"total": 0}, {"containers": 3, "forecast": 2, "forecast_uncertain": 1, "actual": 0, "max_restarts_per_container": None,
-                    "verdict": "fewer restarts than forecast", "surprises": []}),
+    # a kubelet_restart_forecast result taken after the upgrade: its `total` counts containers, not restarts
+    ({"containers": [{"namespace": "shop", "pod": "web", "container": "nginx", "restart_count": 3, "will_restart": False},
+                     {"namespace": "shop", "pod": "web", "container": "sidecar", "restart_count": 0, "will_restart": False},
+                     {"namespace": "kube-system", "pod": "dns", "container": "coredns", "restart_count": 0, "will_restart": False},
+                     {"namespace": "new", "pod": "p", "container": "c", "restart_count": 5, "will_restart": False}],
+      "total": 4, "restart_total": 0},
+     {"containers": 3, "forecast": 2, "forecast_uncertain": 1, "actual": 1, "max_restarts_per_container": 1,
+      "verdict": "fewer restarts than forecast", "surprises": [
+          {"container": "kube-system/dns/coredns", "forecast_restart": True, "restarts": 0}]}),
+    ({"restarted": 3},
+     {"containers": 3, "forecast": 2, "forecast_uncertain": 1, "actual": 3, "max_restarts_per_container": None,
+      "verdict": "more restarts than forecast", "surprises": []}),
+    ({"restarted": 0, "total": 4},
+     {"containers": 3, "forecast": 2, "forecast_uncertain": 1, "actual": 0, "max_restarts_per_container": None,
+      "verdict": "fewer restarts than forecast", "surprises": []}),
     (None, {"containers": 3, "forecast": 2, "forecast_uncertain": 1, "actual": None, "max_restarts_per_container": None,
             "verdict": "not measured", "surprises": []}),
 ])
@@ -198,7 +209,7 @@ def test_restart_comparison(actual, expected):
 
 
 def test_restart_comparison_without_forecast():
-    assert ur.restart_comparison({}, {"n9": {"total": 1}})["n9"]["verdict"] == "no forecast"
+    assert ur.restart_comparison({}, {"n9": {"restarted": 1}})["n9"]["verdict"] == "no forecast"
 
 
 # ------------------------------------------------------------------------------------ the report
