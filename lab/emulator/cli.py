@@ -6,8 +6,10 @@ LAB_K8S_VERSION or from --lab-version=X.Y.Z (a lab-only flag, removed before par
 executables (lab/emulator/build.py) bake component and version in and call main() directly.
 """
 
+import faulthandler
 import importlib
 import os
+import signal
 import sys
 
 from lab.emulator import klog
@@ -225,6 +227,8 @@ def main(argv=None, component=None, version=None, broken=False):
         sys.stderr.write("Error: %r does not take any arguments, got %r\n" % (component, args))
         return 1
     klog.set_verbosity(flags.get("v", "0"))
+    # SIGUSR1 dumps every thread's stack to stderr (the journal): a debugging aid for the lab.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     opts = Options(component, version, flags, args)
     klog.info("Version: v%s" % version, "server.go:150")
     module = importlib.import_module(MODULES[component])
