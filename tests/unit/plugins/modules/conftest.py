@@ -1,9 +1,11 @@
 """Run a module's main() in-process with given arguments and return its JSON result."""
 
 import json
+from unittest import mock
 
 import pytest
 
+from ansible.module_utils import _internal
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -15,7 +17,9 @@ class ModuleRun:
         args = dict(args)
         if check_mode:
             args["_ansible_check_mode"] = True
-        with patch_module_args(args):
+        # A module runs target-side: once any test has imported controller code, warnings would
+        # otherwise go to the controller's display instead of the result.
+        with patch_module_args(args), mock.patch.object(_internal, "is_controller", False):
             with pytest.raises(SystemExit):
                 module.main()
         out = self._capsys.readouterr().out
