@@ -232,6 +232,26 @@ def test_underscore_spelling_is_the_same_flag(tmp_path):
     assert the_plan.dropped[0]["flag"] == "insecure-port"
 
 
+def test_mixed_layout_edits_each_file_where_the_flag_is(tmp_path):
+    build(tmp_path, {
+        UNIT: "[Service]\nEnvironmentFile=/etc/kubernetes/kube-apiserver.env\n"
+              "ExecStart=%s --insecure-port=0 $KUBE_APISERVER_ARGS --v=2\n" % BIN,
+        ENV: 'KUBE_APISERVER_ARGS="--a=1 --enable-swagger-ui --b=2"\n',
+    })
+    _service, _plan, edits = migrate(tmp_path, verbosity=5, set_flags={"c": "3"})
+    assert sorted(os.path.relpath(p, str(tmp_path)) for p in edits) == [ENV, UNIT]
+    assert open(os.path.join(str(tmp_path), UNIT)).read().endswith(
+        "ExecStart=%s $KUBE_APISERVER_ARGS --v=5\n" % BIN)
+    # the new flag goes where most flags are: the environment file
+    assert open(os.path.join(str(tmp_path), ENV)).read() == 'KUBE_APISERVER_ARGS="--a=1 --b=2 --c=3"\n'
+
+
+def test_braced_variable_not_editable(tmp_path):
+    build(tmp_path, {UNIT: "[Service]\nEnvironment=P=0\nExecStart=%s --insecure-port=${P}\n" % BIN})
+    with pytest.raises(fm.FlagMigrationError, match="cannot edit"):
+        migrate(tmp_path)
+
+
 def test_environment_setting_not_editable(tmp_path):
     build(tmp_path, {UNIT: '[Service]\nEnvironment="ARGS=--insecure-port=0 --a=1"\nExecStart=%s $ARGS\n' % BIN})
     with pytest.raises(fm.FlagMigrationError, match="comes from an Environment= setting"):
