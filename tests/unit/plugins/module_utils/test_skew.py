@@ -359,3 +359,18 @@ def test_summarize_without_limit_lists_every_group():
     assert len(lines) == len(set((v["rule"], v["component"], v["version"], v["against"]["component"],
                                   v["against"]["version"]) for v in result["failed"]))
     assert not any(line.startswith("...") for line in lines)
+
+
+def test_rerun_resumes_where_a_failed_run_stopped():
+    comps = cluster("1.10.13", "1.10.13")
+    for comp in comps:
+        if comp["host"] == "m1" and comp["component"] != "etcd":
+            comp["version"] = "1.14.10"  # m1 was done before the run failed
+    result = skew.plan_upgrade(comps, "1.14.10", accept=SEED_ACCEPT)
+    assert [p["name"] for p in result["plan"]] == [
+        "preflight", "stop-controller-managers", "apiserver m2", "apiserver m3", "addons", "kubelets",
+        "start-controller-managers"]
+    # the mixed apiservers are already a violation before anything is done
+    assert [v["host"] for v in result["violations"] if v["rule"] == "apiserver-ha-skew" and v["phase"] == "preflight"] \
+        == ["m2", "m3"]
+    assert result["hops"] == ["1.11", "1.12", "1.13", "1.14"]
