@@ -20,7 +20,8 @@ version into the phases of the play order (DESIGN.md) and checks the skew policy
 - start-controller-managers: one host at a time, at the new version.
 
 With `stepwise` the control plane goes through the minors in steps of at most `max_minor_jump`,
-one round of the phases above per step; otherwise it goes straight to the target (one round).
+one round of the phases above per step (nodes only when the next step would leave them out of
+skew, and in the last round); otherwise it goes straight to the target (one round).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -485,9 +486,11 @@ class _Planner:
         })
         steps = self.steps()
         for index, step in enumerate(steps):
-            self._round(step, index == len(steps) - 1, "%s/" % step if len(steps) > 1 else "")
+            following = steps[index + 1] if index + 1 < len(steps) else None
+            self._round(step, following, "%s/" % step if len(steps) > 1 else "")
 
-    def _round(self, step, final, prefix):
+    def _round(self, step, following, prefix):
+        final = following is None
         any_change = any(
             self._needs(component, host, step, final)
             for component in policy.KUBE_COMPONENTS
@@ -522,7 +525,7 @@ class _Planner:
             self._check(prefix + "addons")
             self._phase(prefix + "addons", "addons", step, [], {})
 
-        self._kubelets(prefix + "kubelets", step, final)
+        self._kubelets(prefix + "kubelets", step, following)
 
         if managers:
             during = {CONTROLLER_MANAGER: set([STOPPED])}
@@ -536,7 +539,17 @@ class _Planner:
                 self._check(prefix + "start-controller-managers")
             self._phase(prefix + "start-controller-managers", "start-controller-managers", step, managers, during)
 
-    def _kubelets(self, name, step, final):
+    def _node_can_wait(self, kubelet, proxy, following):
+        """In a stepwise plan, whether a node stays within skew of the next step's apiservers as it is."""
+        for version, table in ((kubelet, policy.KUBELET_MAX_OLDER), (proxy, policy.KUBE_PROXY_MAX_OLDER)):
+            if version is not None and following.minor - version.minor > allowance(table, version.minor):
+                return False
+        return True
+
+    def _kubelets(self, name, step, following):
+        # Stepwise, a node is upgraded in a round only when the next round's apiservers would leave
+        # it out of skew (fewer drains and restarts); in the last round every node goes to the target.
+        final = following is None
         kubelets = self.state[KUBELET]
         proxies = self.state[KUBE_PROXY]
         hosts = []
@@ -553,6 +566,8 @@ class _Planner:
             if p_old is not None:
                 self._seen(during, KUBE_PROXY, p_old)
             if k_new is None and p_new is None:
+                continue
+            if not final and self._node_can_wait(k_old, p_old, following):
                 continue
             hosts.append(host)
             if k_new is not None:

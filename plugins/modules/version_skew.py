@@ -82,7 +82,9 @@ options:
     description:
       - When true, the plan goes through the minors in steps of at most O(max_minor_jump) minors,
         one round of all phases per step (intermediate steps are minor versions such as C(1.12);
-        the patch release is the role's choice). When false, every component goes straight to
+        the patch release is the role's choice). In a round before the last, a node is upgraded only
+        when the next round's apiservers would leave it out of skew, so nodes are drained and restarted
+        as few times as the policy allows. When false, every component goes straight to
         O(target_version) (the seed's practice) and a jump of more than O(max_minor_jump) minors is
         reported as C(apiserver-skip-minor).
     type: bool

@@ -238,6 +238,7 @@ def test_stepwise_rounds():
     assert rules(result["violations"]) == ["apiserver-ha-skew", "control-plane-too-old", "kubectl-skew"]
     assert [p["hop"] for p in result["plan"] if p["kind"] == "apiserver" and p["name"].endswith("m1")] == [
         "1.12", "1.14.10"]
+    # kubelets 1.10 may stay 2 minors behind: not upgraded for 1.12, upgraded to 1.12 before 1.14 would leave them 4 behind
     assert phase(result, "1.12/kubelets")["versions"]["kubelet"] == {"1.12": ["n1", "n2"]}
     assert result["plan"][-1]["name"] == "1.14.10/start-controller-managers"
 
@@ -374,3 +375,23 @@ def test_rerun_resumes_where_a_failed_run_stopped():
     assert [v["host"] for v in result["violations"] if v["rule"] == "apiserver-ha-skew" and v["phase"] == "preflight"] \
         == ["m2", "m3"]
     assert result["hops"] == ["1.11", "1.12", "1.13", "1.14"]
+
+
+def test_stepwise_upgrades_nodes_only_when_the_next_step_needs_it():
+    result = skew.plan_upgrade(cluster("1.10.13", "1.10.13"), "1.14.10", stepwise=True)
+    assert result["violations"] == []
+    kubelet_rounds = [(p["hop"], p["versions"]["kubelet"]) for p in result["plan"] if p["kind"] == "kubelets"]
+    # kubelet < 1.25 may be 2 minors behind: 1.10 waits through 1.11, goes to 1.12 before 1.13 would be 3 ahead,
+    # then to the target in the last round
+    assert kubelet_rounds == [("1.12", {"1.12": ["n1", "n2"]}), ("1.14.10", {"1.14.10": ["n1", "n2"]})]
+    # the control plane goes through every minor
+    assert [p["hop"] for p in result["plan"] if p["name"].endswith("apiserver m1")] == [
+        "1.11", "1.12", "1.13", "1.14.10"]
+
+
+def test_stepwise_node_that_can_wait_since_1_25():
+    comps = cluster("1.27.4", "1.26.9", masters=1)
+    result = skew.plan_upgrade(comps, "1.30.2", stepwise=True)
+    assert result["violations"] == []
+    # 1.26 may be 3 behind: fine under 1.28, must move before 1.30 (4 ahead): upgraded in round 1.29
+    assert [p["hop"] for p in result["plan"] if p["kind"] == "kubelets"] == ["1.29", "1.30.2"]
