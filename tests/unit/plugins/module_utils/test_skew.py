@@ -395,3 +395,16 @@ def test_stepwise_node_that_can_wait_since_1_25():
     assert result["violations"] == []
     # 1.26 may be 3 behind: fine under 1.28, must move before 1.30 (4 ahead): upgraded in round 1.29
     assert [p["hop"] for p in result["plan"] if p["kind"] == "kubelets"] == ["1.29", "1.30.2"]
+
+
+def test_benchmark_script_runs():
+    """benchmarks/skew_plan.py itself (small and once: the timing figure is for the report, not a test)."""
+    import os
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "benchmarks", "skew_plan.py")
+    proc = subprocess.run([sys.executable, script, "--nodes", "50", "--runs", "1"], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("median:") == 2 and "50 nodes + 3 control-plane hosts" in proc.stdout
