@@ -196,7 +196,8 @@ class CallbackModule(CallbackBase):
         self._record(event)
         if outcome in ("ok", "changed") and not no_log:
             for name, value in report_lib.section_facts(data).items():
-                self._record({"event": "section", "time": now, "host": host, "name": name, "data": report_lib.scrub(value)})
+                self._record({"event": "section", "time": now, "host": host, "name": name, "play_index": self._play_index,
+                              "data": report_lib.scrub(value)})
 
     def v2_runner_on_ok(self, result):
         self._step(result, "ok")

@@ -13,8 +13,9 @@ Events (every one a dict with "event" and "time", seconds since the epoch):
   step       {host, task, role, play, play_index, handler, start, end, outcome, changed, msg, false_condition,
               delegated_to, action}
              outcome: ok, changed, failed, ignored (failed, ignore_errors), unreachable, skipped,
-             interrupted (running when Ctrl-C stopped the run)
-  section    {host, name, data}   a role's `upgrade_report_<name>` fact (see README "Upgrade report")
+             interrupted (running when Ctrl-C stopped the run); a skipped step becomes "done" once its host
+             recorded the section "done" in the same play (a re-run finding the host already upgraded)
+  section    {host, name, data, play_index}   a role's `upgrade_report_<name>` fact (docs/upgrade-report.md)
   stats      {hosts: {host: {ok, changed, failures, unreachable, skipped, rescued, ignored}}}
   run_end    {interrupted}
 """
@@ -35,18 +36,19 @@ except ImportError:  # pragma: no cover - Python 2 is not a controller Python
 
 SCHEMA = "clusterops.k8s_upgrade/report/v1"
 FACT_PREFIX = "upgrade_report_"
-OUTCOMES = ("ok", "changed", "failed", "ignored", "unreachable", "skipped", "interrupted")
+OUTCOMES = ("ok", "changed", "failed", "ignored", "unreachable", "done", "skipped", "interrupted")
 OUTCOME_LABELS = {
     "ok": "ok",
     "changed": "changed",
     "failed": "failed",
     "ignored": "failed, ignored",
     "unreachable": "unreachable",
-    "skipped": "skipped (already done or not needed)",
+    "done": "skipped: already done",
+    "skipped": "skipped: not needed",
     "interrupted": "running when the run was interrupted",
 }
 # Sections the report knows; any other upgrade_report_<name> fact is kept and shown as data.
-KNOWN_SECTIONS = ("target", "versions_before", "versions_after", "skew", "apis", "backup", "forecast", "restarts")
+KNOWN_SECTIONS = ("target", "versions_before", "versions_after", "skew", "apis", "backup", "forecast", "restarts", "done")
 
 REDACTED = "<redacted>"
 # Keys whose values are never written: credentials, key material, kubeconfig contents.
@@ -347,6 +349,7 @@ def build_report(events, report_dir=None):
     plays, steps, stats = [], [], None
     t_start = t_end = None
     interrupted = False
+    done_marks = set()
     for event in events:
         kind = event.get("event")
         when = event.get("time")
@@ -360,7 +363,11 @@ def build_report(events, report_dir=None):
         elif kind == "play_start":
             plays.append({"name": event.get("name") or "", "phase": event.get("phase") or event.get("name") or "",
                           "start": when})
+        elif kind == "section" and event.get("name") == "done":
+            done_marks.add((event.get("host"), event.get("play_index")))
         elif kind == "step":
+            if event.get("outcome") == "skipped" and (event.get("host"), event.get("play_index")) in done_marks:
+                event = dict(event, outcome="done")
             steps.append(event)
             t_end = max(t_end or event["end"], event["end"])
         elif kind == "stats":
@@ -478,6 +485,7 @@ def build_report(events, report_dir=None):
         "apis": latest("apis"),
         "backup": latest("backup"),
         "restarts": restart_comparison(by_host("forecast"), by_host("restarts")),
+        "done": by_host("done"),
         "sections": dict((name, entry["by_host"]) for name, entry in sorted(sections.items())
                          if name not in KNOWN_SECTIONS),
     }
@@ -496,14 +504,21 @@ def tick_step(total, max_ticks=10):
     return _NICE_STEPS[-1] * (int(total / (_NICE_STEPS[-1] * max_ticks)) + 1)
 
 
-def clock(seconds):
-    """Elapsed time as m:ss (h:mm:ss from an hour, with tenths below ten seconds of span)."""
-    if seconds < 10 and seconds != int(seconds):
-        return "%.1fs" % seconds
+def hms(seconds):
+    """m:ss, or h:mm:ss from an hour."""
     seconds = int(round(seconds))
     if seconds >= 3600:
         return "%d:%02d:%02d" % (seconds // 3600, seconds % 3600 // 60, seconds % 60)
     return "%d:%02d" % (seconds // 60, seconds % 60)
+
+
+def clock(seconds, step=None):
+    """Elapsed time: seconds below a minute (tenths when `step`, the precision wanted, is under a
+    second, or when no step is given and the value has a fraction), else m:ss or h:mm:ss."""
+    if seconds < 60:
+        fine = step < 1 if step is not None else round(seconds, 1) != int(seconds)
+        return "%.1fs" % seconds if fine else "%ds" % int(round(seconds))
+    return hms(seconds)
 
 
 def gantt_geometry(report, width=1100, label_width=180, row_height=22, bar_height=14, top=44, min_bar=2.0):
@@ -535,7 +550,7 @@ def gantt_geometry(report, width=1100, label_width=180, row_height=22, bar_heigh
     ticks = []
     value = 0.0
     while value <= span + 1e-9:
-        ticks.append({"x": round(plot_x + value * scale, 2), "label": clock(value)})
+        ticks.append({"x": round(plot_x + value * scale, 2), "label": clock(value, step) if span < 60 else hms(value)})
         value += step
     return {"width": width, "height": height, "top": top, "row_height": row_height, "plot_x": plot_x,
             "plot_w": plot_w, "scale": scale, "span": span, "rows": rows, "bands": bands, "ticks": ticks}
@@ -548,7 +563,7 @@ def esc(value):
 
 
 _COLOURS = {"ok": "#3c9a4c", "changed": "#e0a020", "failed": "#c62828", "ignored": "#ef9a9a",
-            "unreachable": "#6a1b9a", "skipped": "#b0bec5", "interrupted": "#8d6e63"}
+            "unreachable": "#6a1b9a", "done": "#5c8fc0", "skipped": "#b0bec5", "interrupted": "#8d6e63"}
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1d2327;background:#fff}
@@ -658,7 +673,8 @@ def render_gantt(report, width=1100):
                     anchor, x = "start", rect["x"] + rect["w"] + 3
                 else:
                     anchor, x = "end", rect["x"] - 3
-                out.append('<text x="%s" y="%s" text-anchor="%s" fill="#b71c1c" font-weight="700">&#10006; %s</text>'
+                out.append('<text x="%s" y="%s" text-anchor="%s" fill="#b71c1c" font-weight="700" stroke="#ffffff" '
+                           'stroke-width="3" paint-order="stroke">&#10006; %s</text>'
                            % (round(x, 2), rect["y"] + 11, anchor, esc(label)))
         out.append('</g>')
     out.append('<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#555"/>' % (geo["plot_x"], bottom, geo["plot_x"] + geo["plot_w"], bottom))
@@ -816,6 +832,8 @@ def render_html(report):
     parts.append(_section("etcd backup", render_value(report["backup"]) if report["backup"] is not None
                           else '<p class="muted">Not recorded (fact upgrade_report_backup).</p>'))
     parts.append(_section("Container restarts: forecast and what happened", _restarts_html(report)))
+    if report["done"]:
+        parts.append(_section("Hosts found already done (resumed run)", render_value(report["done"])))
     for name, by_host in report["sections"].items():
         parts.append(_section(name.replace("_", " "), render_value(by_host)))
     parts.append('<p class="muted">Written by the clusterops.k8s_upgrade.upgrade_report callback.</p></body></html>\n')

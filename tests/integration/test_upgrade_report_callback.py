@@ -67,6 +67,11 @@ PLAYBOOK = """
       ansible.builtin.command: "true"
       changed_when: true
 
+    - name: Say that this node is already done
+      ansible.builtin.set_fact:
+        upgrade_report_done: "{{ inventory_hostname }} already at 1.14.10"
+      when: inventory_hostname == 'node-a'
+
     - name: Drain (not asked for)
       ansible.builtin.debug:
         msg: draining
@@ -146,11 +151,13 @@ def test_timeline_and_failure(failed_run):
     assert [p["phase"] for p in report["phases"]] == ["preflight", "node batches (batch 1/2)", "node batches (batch 2/2)"]
     node_a = [(s["task"], s["outcome"], s["fatal"]) for s in report["timeline"]["node-a"]]
     assert node_a == [("Record the versions before", "ok", False), (HOSTILE, "changed", False),
-                      ("Drain (not asked for)", "skipped", False), ("Wait for the node to become Ready", "skipped", False),
+                      ("Say that this node is already done", "ok", False),
+                      ("Drain (not asked for)", "done", False), ("Wait for the node to become Ready", "done", False),
                       ("Record the versions after", "ok", False)]
     node_b = report["timeline"]["node-b"]
     assert [(s["task"], s["outcome"], s["fatal"]) for s in node_b] == [
         ("Record the versions before", "ok", False), (HOSTILE, "changed", False),
+        ("Say that this node is already done", "skipped", False),
         ("Drain (not asked for)", "skipped", False), ("Wait for the node to become Ready", "failed", True)]
     assert node_b[-1]["msg"] == "node-b did not become Ready"
     assert node_b[-1]["phase"] == "node batches (batch 2/2)"
@@ -175,6 +182,7 @@ def test_sections(failed_run):
                                 "drill": {"ok": True, "revision": 42, "keys": 7}}
     assert report["skew"]["token"] == "<redacted>"
     assert "leak" not in report["sections"]  # a no_log result is not read
+    assert report["done"] == {"node-a": "node-a already at 1.14.10"}
 
 
 def test_no_secret_in_any_file(failed_run):

@@ -266,9 +266,10 @@ def test_tick_step(total, step):
     assert ur.tick_step(total) == step
 
 
-@pytest.mark.parametrize("seconds, text", [(0, "0:00"), (2.5, "2.5s"), (65, "1:05"), (3725, "1:02:05")])
-def test_clock(seconds, text):
-    assert ur.clock(seconds) == text
+@pytest.mark.parametrize("seconds, step, text", [(0, None, "0s"), (2.5, None, "2.5s"), (2.5, 1, "2s"), (2, 0.5, "2.0s"),
+                                                 (59.4, None, "59.4s"), (65, None, "1:05"), (3725, None, "1:02:05")])
+def test_clock(seconds, step, text):
+    assert ur.clock(seconds, step) == text
 
 
 def test_gantt_geometry_bar_widths():
@@ -284,7 +285,7 @@ def test_gantt_geometry_bar_widths():
     skipped = geo["rows"][1]["bars"][1]
     assert (skipped["w"], skipped["outcome"]) == (2.0, "skipped")  # 0.1 s would be 1.6 px: the minimum width shows it
     assert [(b["x"], b["w"]) for b in geo["bands"]] == [(200.0, 64.0), (280.0, 161.6), (520.0, 480.0)]
-    assert [t["label"] for t in geo["ticks"]] == ["0:00", "0:05", "0:10", "0:15", "0:20", "0:25", "0:30", "0:35", "0:40", "0:45", "0:50"]
+    assert [t["label"] for t in geo["ticks"]] == ["0s", "5s", "10s", "15s", "20s", "25s", "30s", "35s", "40s", "45s", "50s"]
 
 
 def _svg(html):
@@ -335,3 +336,34 @@ def test_html_escapes_hostile_names():
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&quot;&#x27;&lt;/svg&gt;" in html
     svg = _svg(html)
     assert len(re.findall(r'<g class="row"', svg)) == 1
+
+
+def test_skipped_steps_after_a_done_mark_are_done():
+    events = [
+        ev("run_start", 0),
+        ev("play_start", 0, name="Nodes"),
+        step("node1", "Read versions", 0, 1, "ok", 0),
+        step("node1", "Skipped before the mark", 1, 2, "skipped", 0),
+        ev("section", 2, host="node1", name="done", play_index=0, data="kubelet, kube-proxy already at 1.14.10"),
+        step("node1", "Stage", 2, 3, "skipped", 0),
+        step("node2", "Stage", 2, 3, "skipped", 0),
+        step("node1", "Probe", 3, 4, "ok", 0),
+        ev("play_start", 4, name="Controller-managers"),
+        step("node1", "Other play", 4, 5, "skipped", 1),
+        ev("stats", 5, hosts={"node1": {}, "node2": {}}),
+    ]
+    report = ur.build_report(events)
+    assert [(s["task"], s["outcome"]) for s in report["timeline"]["node1"]] == [
+        ("Read versions", "ok"), ("Skipped before the mark", "skipped"), ("Stage", "done"), ("Probe", "ok"),
+        ("Other play", "skipped")]
+    assert [s["outcome"] for s in report["timeline"]["node2"]] == ["skipped"]
+    assert report["done"] == {"node1": "kubelet, kube-proxy already at 1.14.10"}
+    html = ur.render_html(report)
+    assert len(re.findall(r'<rect class="bar done"', html)) == 1
+    assert "skipped: already done" in html and "Hosts found already done" in html
+
+
+def test_ticks_of_a_long_run_are_minutes():
+    events = [ev("run_start", 0), ev("play_start", 0, name="p"), step("h", "t", 0, 170, "ok", 0), ev("stats", 170, hosts={})]
+    geo = ur.gantt_geometry(ur.build_report(events))
+    assert [t["label"] for t in geo["ticks"]] == ["0:00", "0:30", "1:00", "1:30", "2:00", "2:30"]
