@@ -356,10 +356,11 @@ def _line_indent(text, pos):
     return prefix if not prefix.strip() else None
 
 
-def apply(service, the_plan):
+def apply(service, the_plan, binary=None):
     """Turn the plan into FileEdits on the files of `service` (a systemd_unit.ServiceCommand).
 
-    Returns {path: FileEdit} for files that change."""
+    `binary`, when given, becomes the executable of ExecStart= (the switch to another release's
+    directory), edited where ExecStart= is written. Returns {path: FileEdit} for files that change."""
     argv = service.command.argv
     # Every word of the command, grouped by the region (file + setting) it was written in.
     regions = {}
@@ -400,6 +401,12 @@ def apply(service, the_plan):
             else:
                 actions[id(first)] = ("replace", quote_word(
                     "%s%s=%s" % (flag.dashes, flag.name, op["value"]), first.layer))
+    if binary is not None and argv and binary != argv[0].value:
+        exe = service.command.words[0]
+        _editable(exe, "the executable")
+        if not binary.startswith("/"):
+            raise FlagMigrationError("binary must be an absolute path, got %r" % binary)
+        actions[id(exe)] = ("replace", quote_word(binary, su.LAYER_EXEC))
     adds = ["--%s=%s" % (op["name"], op["value"]) for op in the_plan.ops if op["op"] == "add"]
     files = {}
 

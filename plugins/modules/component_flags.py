@@ -43,6 +43,15 @@ options:
   unit:
     description: The systemd unit. Defaults to O(component)C(.service).
     type: str
+  binary:
+    description:
+      - Absolute path of the executable C(ExecStart=) should run, for example
+        C(/opt/kubernetes/v1.16.15/bin/kube-apiserver). It is changed where C(ExecStart=) is
+        written (the unit or the drop-in that overrides it), keeping any C(-@:+!) prefix.
+      - This is the switch to another release's directory; restoring the backups in
+        RV(backup_files) switches back.
+      - Unset, the executable is left as it is.
+    type: path
   root:
     description:
       - Directory the unit directories and environment file paths are looked up under, for an
@@ -92,11 +101,12 @@ author: clusterops maintainers (@clusterops)
 """
 
 EXAMPLES = r"""
-- name: Migrate the apiserver flags for 1.16 and raise verbosity for the upgrade
+- name: Migrate the apiserver flags for 1.16, switch to its binary and raise verbosity
   clusterops.k8s_upgrade.component_flags:
     component: kube-apiserver
     current_version: 1.15.12
     target_version: 1.16.15
+    binary: /opt/kubernetes/v1.16.15/bin/kube-apiserver
     verbosity: 4
   register: apiserver_flags
 
@@ -127,7 +137,12 @@ unit:
   type: str
   sample: kube-apiserver.service
 binary:
-  description: The executable the unit runs.
+  description: The executable the unit runs after the rewrite (O(binary) when given).
+  returned: always
+  type: str
+  sample: /opt/kubernetes/v1.16.15/bin/kube-apiserver
+binary_before:
+  description: The executable the unit ran before.
   returned: always
   type: str
   sample: /opt/kubernetes/v1.15.12/bin/kube-apiserver
@@ -229,6 +244,7 @@ def main():
             target_version=dict(type="str", required=True),
             current_version=dict(type="str"),
             unit=dict(type="str"),
+            binary=dict(type="path"),
             root=dict(type="path", default="/"),
             removed_flags=dict(type="str", choices=list(fm.REMOVED_FLAGS_CHOICES), default="fail"),
             verbosity=dict(type="int"),
@@ -240,20 +256,22 @@ def main():
     )
     p = module.params
     unit = p["unit"] or p["component"] + ".service"
-    result = dict(changed=False, unit=unit, binary=None, flags_before=[], flags_after=[], renamed=[],
+    result = dict(changed=False, unit=unit, binary=None, binary_before=None, flags_before=[], flags_after=[], renamed=[],
                   dropped=[], warned=[], added=[], changed_values=[], files=[], flag_files=[],
                   backup_files={}, needs_daemon_reload=False, hop_changes=[])
     try:
         if p["current_version"]:
             result["hop_changes"] = fm.hop_changes(p["component"], p["current_version"], p["target_version"])
         service = su.read_service(unit, root=p["root"])
-        result["binary"] = service.binary
+        result["binary"] = result["binary_before"] = service.binary
         result["flags_before"] = su.render_flags(service.flags)
         result["flag_files"] = service.flag_files()
         the_plan = fm.plan(
             service.flags, p["component"], p["target_version"], removed_flags=p["removed_flags"],
             set_flags=p["set_flags"], unset_flags=p["unset_flags"], verbosity=p["verbosity"])
-        edits = fm.apply(service, the_plan)
+        edits = fm.apply(service, the_plan, binary=p["binary"])
+        if p["binary"]:
+            result["binary"] = p["binary"]
     except (su.UnitError, fm.FlagMigrationError, VersionError) as exc:
         module.fail_json(msg="%s: %s" % (unit, to_native(exc)), **result)
     except (IOError, OSError) as exc:
@@ -282,9 +300,10 @@ def main():
         # Read back what systemd will see: the rewrite must give exactly the planned arguments.
         check = su.read_service(unit, root=p["root"])
         written = su.render_flags(check.flags)
-        if written != result["flags_after"]:
-            module.fail_json(msg="%s: after the rewrite the unit gives %s, expected %s; the backups are %s"
-                             % (unit, written, result["flags_after"], result["backup_files"]), **result)
+        if written != result["flags_after"] or check.binary != result["binary"]:
+            module.fail_json(msg="%s: after the rewrite the unit runs %s %s, expected %s %s; the backups are %s"
+                             % (unit, check.binary, written, result["binary"], result["flags_after"],
+                                result["backup_files"]), **result)
     module.exit_json(**result)
 
 

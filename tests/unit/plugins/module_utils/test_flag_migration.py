@@ -246,6 +246,40 @@ def test_mixed_layout_edits_each_file_where_the_flag_is(tmp_path):
     assert open(os.path.join(str(tmp_path), ENV)).read() == 'KUBE_APISERVER_ARGS="--a=1 --b=2 --c=3"\n'
 
 
+NEW_BIN = "/opt/kubernetes/v1.24.17/bin/kube-apiserver"
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_switch_binary(tmp_path, layout):
+    make, _flag_file = LAYOUTS[layout]
+    build(tmp_path, make(["--insecure-port=0", "--a=1"]))
+    service = su.read_service("kube-apiserver", root=str(tmp_path))
+    edits = fm.apply(service, fm.plan(service.flags, "kube-apiserver", "1.24.17"), binary=NEW_BIN)
+    exec_file = service.command.assignment.path
+    assert exec_file in edits, "the executable is switched where ExecStart= is written"
+    for path, fe in edits.items():
+        with open(path, "w") as handle:
+            handle.write(fe.after)
+    again = su.read_service("kube-apiserver", root=str(tmp_path))
+    assert again.binary == NEW_BIN and su.render_flags(again.flags) == ["--a=1"]
+    # switching to the binary it already runs changes nothing
+    assert fm.apply(again, fm.plan(again.flags, "kube-apiserver", "1.24.17"), binary=NEW_BIN) == {}
+
+
+def test_switch_binary_keeps_prefix(tmp_path):
+    build(tmp_path, {UNIT: "[Service]\nExecStart=-%s --a=1\n" % BIN})
+    service = su.read_service("kube-apiserver", root=str(tmp_path))
+    edits = fm.apply(service, fm.plan(service.flags, "kube-apiserver", "1.24.17"), binary=NEW_BIN)
+    assert list(edits.values())[0].after == "[Service]\nExecStart=-%s --a=1\n" % NEW_BIN
+
+
+def test_switch_binary_must_be_absolute(tmp_path):
+    build(tmp_path, {UNIT: "[Service]\nExecStart=%s --a=1\n" % BIN})
+    service = su.read_service("kube-apiserver", root=str(tmp_path))
+    with pytest.raises(fm.FlagMigrationError, match="absolute path"):
+        fm.apply(service, fm.plan(service.flags, "kube-apiserver", "1.24.17"), binary="kube-apiserver")
+
+
 def test_braced_variable_not_editable(tmp_path):
     build(tmp_path, {UNIT: "[Service]\nEnvironment=P=0\nExecStart=%s --insecure-port=${P}\n" % BIN})
     with pytest.raises(fm.FlagMigrationError, match="cannot edit"):

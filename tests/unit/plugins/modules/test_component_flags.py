@@ -97,6 +97,19 @@ def test_inline_unit_needs_daemon_reload(capsys, tmp_path):
     assert read(tmp_path, UNIT) == "[Service]\nExecStart=%s \\\n  --v=2\n" % BIN
 
 
+def test_switch_binary(capsys, lab):
+    new = "/opt/kubernetes/v1.24.17/bin/kube-apiserver"
+    result = run(capsys, base(lab, binary=new))
+    unit = os.path.join(str(lab), UNIT)
+    assert result["changed"] is True and result["needs_daemon_reload"] is True
+    assert result["binary_before"] == BIN and result["binary"] == new
+    assert sorted(result["files"]) == sorted([unit, os.path.join(str(lab), ENV)])
+    assert read(lab, UNIT) == UNIT_TEXT.replace(BIN, new)
+    assert read(lab, os.path.relpath(result["backup_files"][unit], str(lab))) == UNIT_TEXT
+    again = run(capsys, base(lab, binary=new))
+    assert again["changed"] is False and again["needs_daemon_reload"] is False
+
+
 def test_refuses_removed_flag_and_names_it(capsys, tmp_path):
     build(tmp_path, {UNIT: UNIT_TEXT, ENV: 'KUBE_APISERVER_ARGS="--insecure-port=8080 --v=2"\n'})
     result = run(capsys, base(tmp_path))
