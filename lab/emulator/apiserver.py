@@ -60,8 +60,33 @@ DEPENDENTS = {'Deployment': ['replicasets'], 'ReplicaSet': ['pods'], 'DaemonSet'
               'ReplicationController': ['pods']}
 POD_GROUP_PREFIX = 'system:serviceaccount'
 
-# Simple, real authorization for the lab's users (RBAC objects are not evaluated).
+# Authorization: system:masters, the node and component identities by fixed rules (upstream's Node
+# authorizer and bootstrap bindings, simplified); everyone else by the stored RBAC objects.
 READ_VERBS = {'get', 'list', 'watch'}
+_READ = ['get', 'list', 'watch']
+_WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update']
+_WORKLOADS = ['pods', 'services', 'configmaps', 'secrets', 'persistentvolumeclaims', 'deployments', 'replicasets',
+              'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'horizontalpodautoscalers', 'ingresses',
+              'networkpolicies', 'poddisruptionbudgets', 'endpoints', 'serviceaccounts', 'events', 'pods/log',
+              'deployments/scale', 'replicasets/scale', 'statefulsets/scale', 'pods/eviction']
+_GROUPS = ['', 'apps', 'batch', 'autoscaling', 'extensions', 'networking.k8s.io', 'policy']
+BOOTSTRAP_RBAC = [
+    ('clusterroles', 'ClusterRole', {'metadata': {'name': 'cluster-admin'},
+                                     'rules': [{'apiGroups': ['*'], 'resources': ['*'], 'verbs': ['*']},
+                                               {'nonResourceURLs': ['*'], 'verbs': ['*']}]}),
+    ('clusterroles', 'ClusterRole', {'metadata': {'name': 'admin'}, 'rules': [
+        {'apiGroups': _GROUPS + ['rbac.authorization.k8s.io'], 'resources': _WORKLOADS + ['roles', 'rolebindings'],
+         'verbs': _READ + _WRITE}]}),
+    ('clusterroles', 'ClusterRole', {'metadata': {'name': 'edit'}, 'rules': [
+        {'apiGroups': _GROUPS, 'resources': _WORKLOADS, 'verbs': _READ + _WRITE}]}),
+    ('clusterroles', 'ClusterRole', {'metadata': {'name': 'view'}, 'rules': [
+        {'apiGroups': _GROUPS, 'resources': [r for r in _WORKLOADS if r not in ('secrets', 'pods/eviction')],
+         'verbs': _READ}]}),
+    ('clusterrolebindings', 'ClusterRoleBinding', {
+        'metadata': {'name': 'cluster-admin'},
+        'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'cluster-admin'},
+        'subjects': [{'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Group', 'name': 'system:masters'}]}),
+]
 
 
 def now_rfc3339():
@@ -248,6 +273,54 @@ class APIServer(object):
         if res is not None and res.kind in ('SelfSubjectAccessReview', 'SelfSubjectRulesReview',
                                             'SelfSubjectReview'):
             return True
+        modes = [m.strip() for m in self.flags.get('authorization-mode', 'AlwaysAllow').split(',')]
+        if 'AlwaysAllow' in modes:
+            return True
+        if 'RBAC' in modes and res is not None:
+            return self.rbac_allows(user, verb, res, sub, ns, name)
+        return False
+
+    # --- RBAC: the stored Roles/ClusterRoles and their bindings (cached for 2 s) --------------------------
+    def _rbac_objects(self):
+        t, cached = getattr(self, '_rbac_cache', (0.0, None))
+        if cached is not None and time.time() - t < 2.0:
+            return cached
+        out = {}
+        for plural in ('clusterroles', 'clusterrolebindings', 'roles', 'rolebindings'):
+            out[plural] = [json.loads(kv.value) for kv in self.store.items('/registry/%s/' % plural)]
+        self._rbac_cache = (time.time(), out)
+        return out
+
+    def rbac_allows(self, user, verb, res, sub, ns, name):
+        objs = self._rbac_objects()
+        roles = {('', r['metadata']['name']): r for r in objs['clusterroles']}
+        roles.update({(r['metadata'].get('namespace'), r['metadata']['name']): r for r in objs['roles']})
+        resource = res.plural + ('/' + sub if sub else '')
+
+        def bound(binding):
+            for s in binding.get('subjects') or []:
+                if s.get('kind') == 'User' and s.get('name') == user.name:
+                    return True
+                if s.get('kind') == 'Group' and s.get('name') in user.groups:
+                    return True
+            return False
+
+        def rule_ok(rule):
+            return ((set(rule.get('verbs') or []) & {verb, '*'})
+                    and (set(rule.get('apiGroups') or []) & {res.group, '*'})
+                    and (set(rule.get('resources') or []) & {resource, '*', res.plural + '/*' if sub else resource})
+                    and (not rule.get('resourceNames') or name in rule['resourceNames']))
+
+        candidates = [(b, '') for b in objs['clusterrolebindings']]
+        candidates += [(b, b['metadata'].get('namespace')) for b in objs['rolebindings']
+                       if ns and b['metadata'].get('namespace') == ns]
+        for binding, bns in candidates:
+            if not bound(binding):
+                continue
+            ref = binding.get('roleRef') or {}
+            role = roles.get(('' if ref.get('kind') == 'ClusterRole' else bns, ref.get('name')))
+            if role and any(rule_ok(r) for r in role.get('rules') or []):
+                return True
         return False
 
     def forbidden(self, user, verb, res, sub, ns, name):
@@ -366,12 +439,19 @@ class APIServer(object):
         return self.store.get('/registry/namespaces/' + ns) is not None
 
     def bootstrap(self):
-        """Create the system namespaces and the default service once etcd answers."""
+        """Create the system namespaces, the default service and the bootstrap RBAC roles once etcd answers."""
         res = self.builtin[('', 'v1', 'namespaces')]
         for ns in SYSTEM_NAMESPACES:
             obj = {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': ns}}
             self.prepare_create(res, obj, '', 'kube-apiserver', now_rfc3339())
             self.store.create(res.key('', ns), self.encode(obj))
+        for plural, kind, obj in BOOTSTRAP_RBAC:
+            rres = self.builtin[('rbac.authorization.k8s.io', 'v1', plural)]
+            obj = dict(obj, apiVersion='rbac.authorization.k8s.io/v1', kind=kind,
+                       metadata=dict(obj['metadata'], labels={'kubernetes.io/bootstrapping': 'rbac-defaults'},
+                                     annotations={'rbac.authorization.kubernetes.io/autoupdate': 'true'}))
+            self.prepare_create(rres, obj, '', 'kube-apiserver', now_rfc3339())
+            self.store.create(rres.key('', obj['metadata']['name']), self.encode(obj))
         svc = self.builtin[('', 'v1', 'services')]
         if self.store.get(svc.key('default', 'kubernetes')) is None:
             obj = {'apiVersion': 'v1', 'kind': 'Service',

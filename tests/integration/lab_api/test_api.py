@@ -297,3 +297,107 @@ def test_custom_resources(lab29):
     code, lst = lab29.call('GET', '/apis/lab.example.com/v1/widgets')
     assert code == 200 and lst['items'][0]['spec'] == {'size': 3}
     assert lab29.store.get('/registry/lab.example.com/widgets/default/w1') is not None
+
+
+def test_conversions_on_1_21(lab_factory):
+    """Objects written in a version that is about to go are read back in the newer ones (1.21 serves both)."""
+    lab = lab_factory('1.21.14')
+    ing = {'apiVersion': 'extensions/v1beta1', 'kind': 'Ingress', 'metadata': {'name': 'old'},
+           'spec': {'backend': {'serviceName': 'web', 'servicePort': 80},
+                    'rules': [{'host': 'a.lab', 'http': {'paths': [{'path': '/', 'backend': {
+                        'serviceName': 'web', 'servicePort': 'http'}}]}}]}}
+    assert lab.call('POST', '/apis/extensions/v1beta1/namespaces/default/ingresses', ing)[0] == 201
+    code, v1 = lab.call('GET', '/apis/networking.k8s.io/v1/namespaces/default/ingresses/old')
+    assert code == 200 and v1['apiVersion'] == 'networking.k8s.io/v1'
+    assert v1['spec']['defaultBackend'] == {'service': {'name': 'web', 'port': {'number': 80}}}
+    path = v1['spec']['rules'][0]['http']['paths'][0]
+    assert path['backend'] == {'service': {'name': 'web', 'port': {'name': 'http'}}}
+    assert path['pathType'] == 'ImplementationSpecific'
+    assert json.loads(lab.store.get('/registry/ingresses/default/old').value)['apiVersion'] == 'extensions/v1beta1'
+
+    hpa = {'apiVersion': 'autoscaling/v1', 'kind': 'HorizontalPodAutoscaler', 'metadata': {'name': 'web'},
+           'spec': {'scaleTargetRef': {'apiVersion': 'apps/v1', 'kind': 'Deployment', 'name': 'web'},
+                    'minReplicas': 1, 'maxReplicas': 3, 'targetCPUUtilizationPercentage': 70}}
+    assert lab.call('POST', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers', hpa)[0] == 201
+    v2b2 = lab.call('GET', '/apis/autoscaling/v2beta2/namespaces/default/horizontalpodautoscalers/web')[1]
+    assert v2b2['spec']['metrics'] == [{'type': 'Resource', 'resource': {
+        'name': 'cpu', 'target': {'type': 'Utilization', 'averageUtilization': 70}}}]
+    v2b1 = lab.call('GET', '/apis/autoscaling/v2beta1/namespaces/default/horizontalpodautoscalers/web')[1]
+    assert v2b1['spec']['metrics'][0]['resource'] == {'name': 'cpu', 'targetAverageUtilization': 70}
+
+    cj = {'apiVersion': 'batch/v1beta1', 'kind': 'CronJob', 'metadata': {'name': 'tick'},
+          'spec': {'schedule': '*/5 * * * *', 'jobTemplate': {'spec': {'template': {'spec': {
+              'restartPolicy': 'OnFailure', 'containers': [{'name': 't', 'image': 'busybox'}]}}}}}}
+    assert lab.call('POST', '/apis/batch/v1beta1/namespaces/default/cronjobs', cj)[0] == 201
+    code, cj1 = lab.call('GET', '/apis/batch/v1/namespaces/default/cronjobs/tick')
+    assert code == 200 and cj1['apiVersion'] == 'batch/v1' and cj1['spec']['schedule'] == '*/5 * * * *'
+
+    crd = {'apiVersion': 'apiextensions.k8s.io/v1beta1', 'kind': 'CustomResourceDefinition',
+           'metadata': {'name': 'gadgets.lab.example.com'},
+           'spec': {'group': 'lab.example.com', 'version': 'v1', 'scope': 'Namespaced',
+                    'names': {'plural': 'gadgets', 'kind': 'Gadget'},
+                    'validation': {'openAPIV3Schema': {'type': 'object'}}}}
+    assert lab.call('POST', '/apis/apiextensions.k8s.io/v1beta1/customresourcedefinitions', crd)[0] == 201
+    v1crd = lab.call('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.lab.example.com')[1]
+    assert v1crd['spec']['versions'][0]['name'] == 'v1'
+    assert v1crd['spec']['versions'][0]['schema'] == {'openAPIV3Schema': {'type': 'object'}}
+    time.sleep(2.1)  # the CRD cache refreshes
+    assert lab.call('GET', '/apis/lab.example.com/v1/gadgets')[0] == 200
+    # 1.21 evicts through policy/v1beta1
+    code, core = lab.call('GET', '/api/v1')
+    ev = [r for r in core['resources'] if r['name'] == 'pods/eviction'][0]
+    assert (ev['group'], ev['version']) == ('policy', 'v1beta1')
+
+
+def test_1_10_serves_its_own_set(lab_factory):
+    lab = lab_factory('1.10.13')
+    code, groups = lab.call('GET', '/apis')
+    names = {g['name']: g['preferredVersion']['groupVersion'] for g in groups['groups']}
+    assert names['apps'] == 'apps/v1' and names['extensions'] == 'extensions/v1beta1'
+    assert 'coordination.k8s.io' not in names and 'scheduling.k8s.io' not in names
+    assert lab.call('GET', '/apis/policy/v1')[0] == 404
+    assert lab.call('GET', '/openapi/v3')[0] == 404
+    d = deployment('tenten', api='apps/v1beta2')
+    assert lab.call('POST', '/apis/apps/v1beta2/namespaces/default/deployments', d)[0] == 201
+    assert lab.call('GET', '/apis/extensions/v1beta1/namespaces/default/deployments/tenten')[1]['apiVersion'] == \
+        'extensions/v1beta1'
+
+
+def test_rbac_for_other_users(lab29):
+    lab29.call('POST', '/api/v1/namespaces', {'metadata': {'name': 'team'}})
+    alice = lab29.pki.issue('alice', 'alice', orgs=['devs'])
+    assert lab29.call('GET', '/api/v1/namespaces/team/pods', cert=alice)[0] == 403
+    rb = {'apiVersion': 'rbac.authorization.k8s.io/v1', 'kind': 'RoleBinding', 'metadata': {'name': 'devs-view'},
+          'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'view'},
+          'subjects': [{'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Group', 'name': 'devs'}]}
+    assert lab29.call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings', rb)[0] == 201
+    assert lab29.call('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/cluster-admin')[0] == 200
+    time.sleep(2.1)  # the authorizer's cache
+    assert lab29.call('GET', '/api/v1/namespaces/team/pods', cert=alice)[0] == 200
+    assert lab29.call('GET', '/apis/apps/v1/namespaces/team/deployments', cert=alice)[0] == 200
+    assert lab29.call('GET', '/api/v1/namespaces/default/pods', cert=alice)[0] == 403
+    assert lab29.call('GET', '/api/v1/namespaces/team/secrets', cert=alice)[0] == 403
+    code, st = lab29.call('POST', '/api/v1/namespaces/team/configmaps', {'metadata': {'name': 'x'}}, cert=alice)
+    assert code == 403 and 'cannot create resource "configmaps"' in st['message']
+
+
+def test_storage_version_migration_api_when_enabled(lab_factory, tmp_path):
+    """1.30+ serves storagemigration.k8s.io/v1alpha1 only when --runtime-config enables it."""
+    from conftest import Lab, Pki
+    lab = Lab(str(tmp_path), '1.30.14', Pki(str(tmp_path)))
+    flags = lab.apiserver_flags
+    lab.apiserver_flags = lambda: flags() + ['--runtime-config=storagemigration.k8s.io/v1alpha1=true',
+                                             '--feature-gates=StorageVersionMigrator=true']
+    try:
+        lab.start_etcd()
+        lab.start_apiserver()
+        rl = lab.call('GET', '/apis/storagemigration.k8s.io/v1alpha1')[1]
+        assert [r['name'] for r in rl['resources']] == ['storageversionmigrations', 'storageversionmigrations/status']
+        svm = {'apiVersion': 'storagemigration.k8s.io/v1alpha1', 'kind': 'StorageVersionMigration',
+               'metadata': {'name': 'deployments'},
+               'spec': {'resource': {'group': 'apps', 'version': 'v1', 'resource': 'deployments'}}}
+        code, got = lab.call('POST', '/apis/storagemigration.k8s.io/v1alpha1/storageversionmigrations', svm)
+        assert code == 201 and got['status'] == {}
+    finally:
+        lab.stop()
+    assert 'storagemigration.k8s.io' not in {g['name'] for g in lab_factory('1.30.14').call('GET', '/apis')[1]['groups']}

@@ -124,3 +124,22 @@ def test_kubectl_cordon_drain_apply(lab_factory, minor):
     pods = {i['metadata']['name'] for i in lab.call('GET', '/api/v1/namespaces/%s/pods' % ns)[1]['items']}
     assert pods == {'agent-1'}
     assert 'uncordoned' in k('uncordon', node, minor=minor).stdout
+
+
+@pytest.mark.skipif(not KUBECTL_MINORS, reason='no kubectl 1.27-1.33 on this machine')
+def test_kubectl_drain_evicts_through_policy_v1beta1_on_1_21(lab_factory):
+    """kubectl reads pods/eviction's group/version from discovery: 1.21 only has policy/v1beta1 Eviction."""
+    lab = lab_factory('1.21.14')
+    minor = KUBECTL_MINORS[0]
+    make_node(lab, 'old1')
+    lab.call('POST', '/api/v1/namespaces', {'metadata': {'name': 'old'}})
+    running_pod(lab, 'old', 'solo', 'old1', {'app': 'solo'})
+    running_pod(lab, 'old', 'held', 'old1', {'app': 'held'})
+    pdb = {'apiVersion': 'policy/v1beta1', 'kind': 'PodDisruptionBudget', 'metadata': {'name': 'held'},
+           'spec': {'maxUnavailable': 0, 'selector': {'matchLabels': {'app': 'held'}}}}
+    assert lab.call('POST', '/apis/policy/v1beta1/namespaces/old/poddisruptionbudgets', pdb)[0] == 201
+    p = lab.kubectl('drain', 'old1', '--force', '--timeout=5s', minor=minor, check=False)
+    assert p.returncode != 0 and 'disruption budget' in p.stderr
+    assert [i['metadata']['name'] for i in lab.call('GET', '/api/v1/namespaces/old/pods')[1]['items']] == ['held']
+    log = open(lab.dir + '/apiserver.log').read()
+    assert 'pods/solo/eviction' in log
