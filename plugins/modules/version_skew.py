@@ -221,6 +221,16 @@ hops:
   type: list
   elements: str
   sample: ["1.11", "1.12", "1.13", "1.14"]
+summary:
+  description:
+    - One line per group of violations (same rule, component, version and what it is checked against), with
+      the number of hosts, accepted ones first. Short where RV(violations) is long (thousands of nodes).
+  returned: success or violation
+  type: list
+  elements: str
+  sample:
+    - "accepted: kubelet-too-old in phase apiserver master1: kubelet 1.10.13 on node1 is 4 minors older than
+      kube-apiserver 1.14.10 on master1 (at most 2 allowed for kubelet 1.10) [5000 hosts (node1 and 4999 more)]"
 components:
   description: The components the plan started from (as given, or as gathered from the cluster).
   returned: success or violation
@@ -322,6 +332,8 @@ def main():
         violations=result["violations"],
         hops=result["hops"],
         components=components,
+        summary=["accepted: " + line for line in summarize(result["accepted"], limit=None)]
+        + ["not accepted: " + line for line in summarize(result["failed"], limit=None)],
     )
     # One warning per group of accepted violations: 5,000 nodes must not print 5,000 warnings.
     for line in summarize(result["accepted"], limit=None):

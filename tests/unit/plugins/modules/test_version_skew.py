@@ -33,6 +33,7 @@ def test_seed_jump_fails_listing_the_violations(run_module, check_mode):
     assert "kube-apiserver on m1 would jump 4 minors from 1.10.13 to 1.14.10" in result["msg"]
     assert result["hops"] == ["1.11", "1.12", "1.13", "1.14"]
     assert [p["name"] for p in result["plan"]][-1] == "start-controller-managers"
+    assert result["summary"][0].startswith("not accepted: apiserver-skip-minor in phase apiserver m1")
 
 
 def test_accepted_violations_are_warnings_and_stay_listed(run_module):
@@ -41,6 +42,7 @@ def test_accepted_violations_are_warnings_and_stay_listed(run_module):
                                      accept=accept))
     assert not result.get("failed") and result["changed"] is False
     assert len(result["violations"]) == 5 and all(v["accepted"] for v in result["violations"])
+    assert len(result["summary"]) == 5 and all(line.startswith("accepted: ") for line in result["summary"])
     assert any(w.startswith("accepted: kubelet-too-old in phase apiserver m1: kubelet 1.10.13 on n1 is 4 minors")
                for w in warnings(result))
 
