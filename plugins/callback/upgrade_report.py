@@ -20,7 +20,10 @@ description:
   - Values under secret-looking keys (password, token, key, kubeconfig, ...) and key material are
     never written; results of C(no_log) tasks are not read. Every file is mode 0600.
   - Sections it knows (C(target), C(versions_before), C(versions_after), C(skew), C(apis), C(backup),
-    C(forecast), C(restarts)) are shown in their own tables; any other section is shown as data.
+    C(forecast), C(restarts), C(done)) are shown in their own tables; any other section is shown as data.
+    The contract is in the collection's C(docs/upgrade-report.md).
+  - The run directory is mode 0700; C(events.jsonl) in it keeps every event as it happens, so that
+    C(scripts/rebuild-report.py) can rebuild the report of a run that was killed outright.
 version_added: 0.1.0
 author: clusterops maintainers (@clusterops)
 requirements:
