@@ -2,12 +2,19 @@
 registration and heartbeats, scheduling, controllers, crictl, and container restarts after an
 in-place kubelet upgrade exactly as FACTS.md 4 says for each pair of releases."""
 
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
 import pytest
 
+from lab.emulator import build
 from lab.emulator import runtime_state as rs
 from lab.facts import kubelet as kfacts
 
-from conftest import wait_until  # noqa: I100 (the local conftest)
+from conftest import free_port, wait_until  # noqa: I100 (the local conftest)
 
 API = "1.32.11"
 
@@ -161,3 +168,80 @@ def test_node_goes_not_ready_when_heartbeats_stop(cluster):
     assert any(t["key"] == "node.kubernetes.io/unreachable" for t in taints)
     cluster.start_kubelet("node3", "1.31.14")
     wait_until(lambda: ready(node(cluster, "node3")) == "True", timeout=30, what="node3 Ready again")
+
+
+def test_statefulset_pods_in_order(cluster):
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "default"},
+           "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}},
+                                 "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}}}}
+    cluster.call("POST", "/apis/apps/v1/namespaces/default/statefulsets", sts)
+    wait_until(lambda: (cluster.call("GET", "/apis/apps/v1/namespaces/default/statefulsets/db").get("status") or {})
+               .get("readyReplicas") == 2, timeout=40, what="statefulset ready")
+    names = sorted(p["metadata"]["name"] for p in
+                   cluster.call("GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Ddb")["items"])
+    assert names == ["db-0", "db-1"]
+
+
+def test_real_kubectl_drains_a_node(cluster):
+    result = cluster.lab.kubectl("drain", "node2", "--ignore-daemonsets", "--delete-emptydir-data", "--force",
+                                 "--timeout=90s", minor=32)
+    assert "drained" in result.stdout
+    left = [p for p in pods_on(cluster, "node2") if not p["metadata"].get("deletionTimestamp")]
+    assert all((p["metadata"].get("ownerReferences") or [{}])[0].get("kind") == "DaemonSet" for p in left)
+    assert node(cluster, "node2")["spec"].get("unschedulable") is True
+    wait_until(lambda: all(c["kind"] == "DaemonSet" for c in [
+        (p["metadata"].get("ownerReferences") or [{"kind": "none"}])[0] for p in pods_on(cluster, "node2")]),
+        what="only daemon pods left on node2")
+    records = container_records(cluster, "node2")
+    assert {pod for pod, _c in records} == {p["metadata"]["name"] for p in pods_on(cluster, "node2")}
+    cluster.lab.kubectl("uncordon", "node2", minor=32)
+
+
+def test_second_controller_manager_waits_for_the_lease(cluster):
+    lease_path = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager"
+    holder = cluster.call("GET", lease_path)["spec"]["holderIdentity"]
+    cluster.start_controller_manager(API, key="kcm2")
+    wait_until(lambda: "attempting to acquire leader lease" in cluster.log("kcm2"), what="kcm2 started")
+    time.sleep(4)
+    assert cluster.call("GET", lease_path)["spec"]["holderIdentity"] == holder
+    assert "successfully acquired" not in cluster.log("kcm2")
+    cluster.stop("kcm")
+    wait_until(lambda: "successfully acquired" in cluster.log("kcm2"), timeout=40, what="kcm2 takes over")
+    assert cluster.call("GET", lease_path)["spec"]["holderIdentity"] != holder
+
+
+def test_kube_proxy_serves_healthz_and_metrics(cluster):
+    health_port, metrics_port = free_port(), free_port()
+    kubeconfig = cluster.kubeconfig("kube-proxy", "system:kube-proxy")
+    cluster.run("kube-proxy", "kube-proxy", API, [
+        "--kubeconfig=" + kubeconfig, "--hostname-override=node1", "--bind-address=127.0.0.1",
+        "--healthz-bind-address=127.0.0.1:%d" % health_port, "--metrics-bind-address=127.0.0.1:%d" % metrics_port])
+
+    def get(port, route):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, route), timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except OSError:
+            return None
+    status, body = wait_until(lambda: get(health_port, "/healthz"), what="kube-proxy healthz")
+    assert status == 200 and "lastUpdated" in json.loads(body)
+    status, body = get(metrics_port, "/metrics")
+    assert status == 200 and "kubeproxy_sync_proxy_rules_last_timestamp_seconds" in body
+
+
+def test_built_kubelet_executable_registers(cluster, tmp_path):
+    """The zipapp from the artifact mirror (what the lab hosts run), not the unpacked package."""
+    build.build_mirror(str(tmp_path), versions=["1.31.14"], components=["kubelet"])
+    exe = os.path.join(build.release_dir(str(tmp_path), "1.31.14"), "kubelet")
+    assert subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout == "Kubernetes v1.31.14\n"
+    kubeconfig = cluster.kubeconfig("kubelet-node4", "system:node:node4", ["system:nodes"])
+    log = open(os.path.join(cluster.dir, "kubelet-node4.log"), "ab")
+    proc = subprocess.Popen([exe, "--kubeconfig=" + kubeconfig, "--hostname-override=node4", "--root-dir=" + str(tmp_path / "root"),
+                             "--healthz-port=%d" % free_port(), "--node-status-update-frequency=2s"],
+                            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, LAB_FAULTS_DIR=cluster.faults))
+    cluster.procs["kubelet-node4"] = proc
+    wait_until(lambda: cluster.lab.call("GET", "/api/v1/nodes/node4")[0] == 200 and ready(node(cluster, "node4")) == "True",
+               what="node4 (zipapp kubelet) Ready")
+    assert node(cluster, "node4")["status"]["nodeInfo"]["kubeletVersion"] == "v1.31.14"
+    cluster.stop("kubelet-node4")
