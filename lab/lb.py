@@ -1,0 +1,52 @@
+"""haproxy on the bridge address, balancing TCP across the apiservers (the lab's LB).
+
+Debian's haproxy binary run by the lab with its own config and PID (never the system service).
+"""
+
+import subprocess
+
+from lab import net
+
+
+def config(control_plane, pidfile):
+    """haproxy.cfg for [(name, ip)] apiservers."""
+    servers = "\n".join(f"    server {name} {ip}:{net.APISERVER_PORT} check inter 2s fall 2 rise 1"
+                        for name, ip in control_plane)
+    return f"""# Written by the clusterops lab (python -m lab up). TCP pass-through: TLS ends at the apiservers.
+global
+    maxconn 4000
+    pidfile {pidfile}
+
+defaults
+    mode tcp
+    timeout connect 3s
+    timeout client 1h
+    timeout server 1h
+    timeout check 2s
+
+frontend kube-apiserver
+    bind {net.HOST_IP}:{net.LB_PORT}
+    default_backend kube-apiservers
+
+backend kube-apiservers
+    balance roundrobin
+    option tcp-check
+{servers}
+"""
+
+
+def argv(cfg_path):
+    # -db: stay in the foreground (the lab keeps the PID and stops it).
+    return ["haproxy", "-f", cfg_path, "-db"]
+
+
+def check_config(cfg_path):
+    proc = subprocess.run(["haproxy", "-c", "-q", "-f", cfg_path], capture_output=True, text=True, check=False)
+    return proc.returncode == 0, proc.stderr.strip()
+
+
+def start(cfg_path, log_path):
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv(cfg_path), stdin=subprocess.DEVNULL, stdout=log,  # pylint: disable=consider-using-with
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    return proc.pid
