@@ -182,6 +182,8 @@ class Recorder:
     def __init__(self):
         self._by_key = {}
         self.ordered = []
+        # The node records of the last node scan, keyed by what they depend on (see check_state).
+        self.node_scan = (None, [])
 
     def add(self, rule, phase, component, host, version, against, message):
         key = (rule, component, host, str(version), against[0], str(against[2]))
@@ -201,6 +203,7 @@ class Recorder:
             self.ordered.append(record)
         elif record["phases"][-1] != phase:
             record["phases"].append(phase)
+        return record
 
 
 def _newest(items):
@@ -322,6 +325,16 @@ def check_state(state, phase, recorder, control_plane_apiserver="local"):
                 break
 
     # Nodes: thousands of hosts but few distinct (kubelet, kube-proxy) pairs; check each pair once.
+    # Node findings depend only on the node versions and the newest and oldest apiserver: most
+    # states of a plan (each apiserver restart) leave those as they were, so the last scan's records
+    # are reused instead of scanning thousands of nodes again.
+    scan_key = (state.get("_nodes_rev"), str(newest[1]), str(oldest[1]))
+    if scan_key[0] is not None and recorder.node_scan[0] == scan_key:
+        for record in recorder.node_scan[1]:
+            if record["phases"][-1] != phase:
+                record["phases"].append(phase)
+        return
+    records = []
     kubelets = state[KUBELET]
     proxies = state[KUBE_PROXY]
     findings_by_pair = {}
@@ -337,7 +350,9 @@ def check_state(state, phase, recorder, control_plane_apiserver="local"):
         for rule, component, version, against, message in findings:
             if against[1] is None:  # the kubelet beside this kube-proxy
                 against = (against[0], host, against[2])
-            recorder.add(rule, phase, component, host, version, against, message.replace("{host}", host))
+            records.append(recorder.add(rule, phase, component, host, version, against,
+                                        message.replace("{host}", host)))
+    recorder.node_scan = (scan_key, records)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,14 +395,10 @@ class _Planner:
         self.apiserver_hosts = list(self.state[APISERVER])
         self.node_hosts = list(dict.fromkeys(list(self.state[KUBELET]) + list(self.state[KUBE_PROXY])))
         self.state["_nodes"] = self.node_hosts
+        self.state["_nodes_rev"] = 0  # bumped whenever a kubelet or kube-proxy version changes
         self.original = dict((component, dict(self.state[component])) for component in policy.COMPONENTS)
 
     # -- helpers --------------------------------------------------------------------------------
-
-    def _copy_state(self):
-        state = dict((component, dict(self.state[component])) for component in policy.COMPONENTS)
-        state["_nodes"] = self.node_hosts
-        return state
 
     def _check(self, phase):
         check_state(self.state, phase, self.recorder, self.control_plane_apiserver)
@@ -582,10 +593,12 @@ class _Planner:
         # Old state (some nodes not yet upgraded), then new kubelet beside old kube-proxy, then both new.
         self._check(name)
         kubelets.update(kubelet_new)
+        self.state["_nodes_rev"] += 1
         for version in set(kubelet_new.values()):
             self._seen(during, KUBELET, version)
         self._check(name)
         proxies.update(proxy_new)
+        self.state["_nodes_rev"] += 1
         for version in set(proxy_new.values()):
             self._seen(during, KUBE_PROXY, version)
         self._check(name)

@@ -408,3 +408,22 @@ def test_benchmark_script_runs():
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("median:") == 2 and "50 nodes + 3 control-plane hosts" in proc.stdout
+
+
+@pytest.mark.parametrize("comps, target, options", [
+    (cluster("1.10.13", "1.10.13"), "1.14.10", {}),
+    (cluster("1.29.4", "1.26.15"), "1.30.0", {"node_drain": "never"}),
+    (cluster("1.10.13", "1.10.13"), "1.14.10", {"stepwise": True, "max_minor_jump": 2}),
+    (cluster("1.30.1", "1.30.7"), "1.30.5", {}),
+])
+def test_node_scan_reuse_changes_nothing(monkeypatch, comps, target, options):
+    fast = skew.plan_upgrade(comps, target, **options)
+    original = skew.check_state
+
+    def without_reuse(state, *args, **kwargs):
+        state = dict(state)
+        state.pop("_nodes_rev", None)
+        return original(state, *args, **kwargs)
+
+    monkeypatch.setattr(skew, "check_state", without_reuse)
+    assert skew.plan_upgrade(comps, target, **options) == fast
