@@ -243,3 +243,22 @@ def test_real_kubectl_versions():
         assert rc == 0, err
         version = cf.parse_version_output(out)
         assert version is not None and version.startswith(path.rsplit("kubectl.", 1)[1] + "."), (path, out)
+
+
+def test_custom_unit_name(tree):
+    os.rename(tree / "etc/systemd/system/kubelet.service", tree / "etc/systemd/system/kubelet-custom.service")
+    facts, _notes = cf.gather(run, components=["kubelet"], units={"kubelet": "kubelet-custom.service"},
+                              root=str(tree), systemctl=None)
+    assert facts["kubelet"]["unit"] == "kubelet-custom.service" and facts["kubelet"]["verbosity"] == 3
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/opt/kubernetes/v1.14.10/bin/kubelet", "/opt/kubernetes/v1.14.10/bin/kubelet"),
+    ("/opt/kubernetes/v1.10.13/bin/kubelet (deleted)", "/opt/kubernetes/v1.10.13/bin/kubelet (deleted)"),
+    (None, None),
+])
+def test_running_path_from_proc(tmp_path, target, expected):
+    (tmp_path / "4242").mkdir()
+    if target:
+        os.symlink(target, tmp_path / "4242" / "exe")
+    assert cf._running_path(str(tmp_path), 4242) == expected
