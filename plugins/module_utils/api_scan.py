@@ -387,20 +387,19 @@ def record_documents(docs, sink, source, location_of, default_namespace=None):
             sink.add(obj.api_version, obj.kind, obj.name, namespace, source, location_of(obj))
 
 
-def iter_manifest_files(path):
-    """Files under `path` (a file is yielded as is); hidden directories are skipped."""
+def iter_manifest_files(path, on_error=None):
+    """Files under `path` (a file is yielded as is); hidden directories are skipped.
+
+    A directory that cannot be listed goes to on_error(OSError) and the walk goes on.
+    """
     if not os.path.isdir(path):
         yield path
         return
-    for root, dirs, files in os.walk(path, onerror=_raise):
+    for root, dirs, files in os.walk(path, onerror=on_error):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.lower().endswith(MANIFEST_SUFFIXES):
                 yield os.path.join(root, name)
-
-
-def _raise(exc):
-    raise exc
 
 
 def check_paths(paths):
@@ -417,12 +416,10 @@ def check_paths(paths):
 def scan_paths(paths, sink):
     """Scan manifest files and directories into `sink`."""
     for top in paths:
-        try:
-            files = list(iter_manifest_files(top))
-        except OSError as exc:
-            sink.error(top, None, "cannot read directory: %s" % exc)
-            continue
-        for path in files:
+        def walk_error(exc, top=top):
+            sink.error(getattr(exc, "filename", None) or top, None, "cannot read directory: %s" % exc)
+
+        for path in iter_manifest_files(top, walk_error):
             try:
                 with open(path, "rb") as handle:
                     data = handle.read()

@@ -168,3 +168,36 @@ def test_playbook_reports_rc_without_failing(seeded, tmp_path):
     result = json.loads(out.read_text())
     assert result["rc"] == 3 and result["failed"] is False
     assert any(f["name"] == "web" for f in result["findings"])
+
+
+def test_crd_stored_versions_checked_and_migrated(lab15, capsys):
+    """A CRD whose storedVersions still lists v1alpha1: refused while it is to be dropped, then migrated."""
+    crd = {"apiVersion": "apiextensions.k8s.io/v1beta1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com"},
+           "spec": {"group": "example.com", "scope": "Namespaced",
+                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                    "versions": [{"name": "v1", "served": True, "storage": True},
+                                 {"name": "v1alpha1", "served": True, "storage": False}]}}
+    path = "/apis/apiextensions.k8s.io/v1beta1/customresourcedefinitions/widgets.example.com"
+    lab15.call("POST", "/apis/apiextensions.k8s.io/v1beta1/customresourcedefinitions", crd)
+    lab15.ensure_namespace("shop")
+    lab15.call("POST", "/apis/example.com/v1alpha1/namespaces/shop/widgets",
+               {"apiVersion": "example.com/v1alpha1", "kind": "Widget", "metadata": {"name": "w1", "namespace": "shop"}})
+    current = lab15.call("GET", path)
+    current.setdefault("status", {})["storedVersions"] = ["v1alpha1", "v1"]
+    lab15.call("PUT", path + "/status", current)
+    args = {"target_version": "1.15", "kubeconfig": lab15.kubeconfig(), "resources": ["widgets.example.com"],
+            "crd_drop_versions": ["example.com/v1alpha1"]}
+
+    refused = run(storage_migration, dict(args, method="rewrite", resources=["configmaps"]), capsys=capsys)
+    assert refused["failed"] is True
+    assert "widgets.example.com stores objects in example.com/v1alpha1" in refused["msg"]
+    report = [c for c in refused["crds"] if c["name"] == "widgets.example.com"][0]
+    assert (report["storage_version"], report["stale_versions"]) == ("v1", ["v1alpha1"])
+
+    done = run(storage_migration, dict(args, migrate_crds=True), capsys=capsys)
+    assert not done.get("failed") and done["changed"] is True
+    report = [c for c in done["crds"] if c["name"] == "widgets.example.com"][0]
+    assert (report["objects"], report["rewritten"], report["stored_versions"]) == (1, 1, ["v1"])
+    assert lab15.call("GET", path)["status"]["storedVersions"] == ["v1"]
+    assert lab15.stored("/registry/example.com/widgets/shop/w1")["apiVersion"] == "example.com/v1"
