@@ -33,7 +33,7 @@ def _lab_classes():
     spec = importlib.util.spec_from_file_location("lab_api_fixtures", LAB_FIXTURES)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.Lab, module.Pki
+    return module
 
 
 def deployment(name, namespace="default", api_version="apps/v1", applied=None):
@@ -100,6 +100,14 @@ class LabServer(object):
         path = "%s/namespaces/%s/%s" % (base, namespace, plural) if namespace else "%s/%s" % (base, plural)
         return self.call("POST", path, body)
 
+    def kubectl_apply(self, manifest):
+        """`kubectl apply` with a real kubectl when the machine has one (it writes last-applied and a
+        managedFields entry itself); returns False when there is none and nothing was done."""
+        if self.lab.find_kubectl() is None:
+            return False
+        self.lab.kubectl("apply", "--validate=false", "-f", "-", input=manifest)
+        return True
+
     def ensure_namespace(self, name):
         code, dummy = self.lab.call("GET", "/api/v1/namespaces/" + name)
         if code == 404:
@@ -142,9 +150,10 @@ class LabServer(object):
 @contextlib.contextmanager
 def running(version, directory=None):
     """A LabServer for `version`, stopped (by PID) and removed on exit."""
-    Lab, Pki = _lab_classes()
+    fixtures = _lab_classes()
     base = directory or tempfile.mkdtemp(prefix="lab-apis-")
-    lab = Lab(base, version, Pki(base))
+    lab = fixtures.Lab(base, version, fixtures.Pki(base))
+    lab.find_kubectl = fixtures.find_kubectl
     try:
         lab.start_etcd()
         lab.start_apiserver()

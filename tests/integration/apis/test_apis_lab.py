@@ -51,8 +51,12 @@ def run(module, args, check_mode=False, capsys=None):
 @pytest.fixture(scope="module")
 def seeded(lab15):
     lab15.ensure_namespace("shop")
-    lab15.create(lab_server.deployment("web", "shop", api_version="extensions/v1beta1", applied="extensions/v1beta1"),
-                 "deployments")
+    web = lab_server.deployment("web", "shop", api_version="extensions/v1beta1")
+    del web["spec"]["selector"]  # extensions/v1beta1 defaults it from the template labels
+    if not lab15.kubectl_apply(json.dumps(web)):
+        # No kubectl here: send what `kubectl apply` sends, annotation included.
+        lab15.create(lab_server.deployment("web", "shop", api_version="extensions/v1beta1", applied="extensions/v1beta1"),
+                     "deployments")
     for i in range(4):
         lab15.create(lab_server.deployment("modern-%d" % i, "shop", applied="apps/v1"), "deployments")
     lab15.create(lab_server.helm_secret("db", "shop", 1, HELM_MANIFEST.replace("apps/v1beta2", "apps/v1"), "superseded"), "secrets")
