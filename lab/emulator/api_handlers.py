@@ -626,9 +626,17 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self._status = 200
         self.connection.settimeout(5)
+        table = api_tables.wants_table(self.headers.get('Accept'))
+        include = self.query.get('includeObject', 'Metadata')
+
+        def send(typ, obj):
+            if table:  # kubectl get -w: each event carries a one-row Table
+                obj = api_tables.to_table(res.kind, [obj], {'resourceVersion': obj['metadata'].get('resourceVersion')},
+                                          include)
+            self._chunk(json.dumps({'type': typ, 'object': obj}, separators=(',', ':')).encode() + b'\n')
         try:
             for obj in initial:
-                self._chunk(json.dumps({'type': 'ADDED', 'object': obj}, separators=(',', ':')).encode() + b'\n')
+                send('ADDED', obj)
             try:
                 for ev in api.store.watch(prefix, start, stop=api.stopping.is_set, timeout=timeout):
                     if ev is None:
@@ -653,7 +661,7 @@ class Handler(BaseHTTPRequestHandler):
                         continue
                     if res.kind == 'PodDisruptionBudget' and typ != 'DELETED':
                         api.with_pdb_status([obj])
-                    self._chunk(json.dumps({'type': typ, 'object': obj}, separators=(',', ':')).encode() + b'\n')
+                    send(typ, obj)
             except StoreError as e:
                 if 'compacted' in str(e):
                     st = _apiserver().APIError(410, 'Expired', 'too old resource version: %s (%s)' % (

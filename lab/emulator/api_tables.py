@@ -116,6 +116,37 @@ TABLES = {
                                        (o.get('status') or {}).get('disruptionsAllowed', 0),
                                        human_age(o['metadata'].get('creationTimestamp'))]),
 }
+
+
+def _service_row(o):
+    spec = o.get('spec') or {}
+    lb = [i.get('ip') or i.get('hostname') for i in ((o.get('status') or {}).get('loadBalancer') or {}).get('ingress') or []]
+    ext = ','.join(lb + list(spec.get('externalIPs') or [])) or ('<pending>' if spec.get('type') == 'LoadBalancer'
+                                                                 else '<none>')
+    ports = ','.join('%s%s/%s' % (p.get('port'), ':%s' % p['nodePort'] if p.get('nodePort') else '',
+                                  p.get('protocol', 'TCP')) for p in spec.get('ports') or []) or '<none>'
+    return [o['metadata'].get('name'), spec.get('type', 'ClusterIP'), spec.get('clusterIP') or '<none>', ext, ports,
+            human_age(o['metadata'].get('creationTimestamp'))]
+
+
+def _endpoints_row(o):
+    eps = ['%s:%s' % (a.get('ip'), p.get('port')) for s in o.get('subsets') or [] for a in s.get('addresses') or []
+           for p in s.get('ports') or [{}]]
+    text = ','.join(eps[:3]) + (' + %d more...' % (len(eps) - 3) if len(eps) > 3 else '')
+    return [o['metadata'].get('name'), text or '<none>', human_age(o['metadata'].get('creationTimestamp'))]
+
+
+TABLES.update({
+    'Service': ([_col('Name', fmt='name'), _col('Type'), _col('Cluster-IP'), _col('External-IP'), _col('Port(s)'),
+                 _col('Age')], _service_row),
+    'Endpoints': ([_col('Name', fmt='name'), _col('Endpoints'), _col('Age')], _endpoints_row),
+    'ConfigMap': ([_col('Name', fmt='name'), _col('Data', 'integer'), _col('Age')],
+                  lambda o: [o['metadata'].get('name'), len(o.get('data') or {}) + len(o.get('binaryData') or {}),
+                             human_age(o['metadata'].get('creationTimestamp'))]),
+    'Secret': ([_col('Name', fmt='name'), _col('Type'), _col('Data', 'integer'), _col('Age')],
+               lambda o: [o['metadata'].get('name'), o.get('type', 'Opaque'), len(o.get('data') or {}),
+                          human_age(o['metadata'].get('creationTimestamp'))]),
+})
 DEFAULT = ([_col('Name', fmt='name'), _col('Age')],
            lambda o: [o['metadata'].get('name'), human_age(o['metadata'].get('creationTimestamp'))])
 

@@ -452,6 +452,7 @@ class APIServer(object):
                                      annotations={'rbac.authorization.kubernetes.io/autoupdate': 'true'}))
             self.prepare_create(rres, obj, '', 'kube-apiserver', now_rfc3339())
             self.store.create(rres.key('', obj['metadata']['name']), self.encode(obj))
+        self.reconcile_endpoints()
         svc = self.builtin[('', 'v1', 'services')]
         if self.store.get(svc.key('default', 'kubernetes')) is None:
             obj = {'apiVersion': 'v1', 'kind': 'Service',
@@ -462,6 +463,37 @@ class APIServer(object):
                             'clusterIP': str(self.service_net.network_address + 1)}}
             self.prepare_create(svc, obj, 'default', 'kube-apiserver', now_rfc3339())
             self.store.create(svc.key('default', 'kubernetes'), self.encode(obj))
+
+    def reconcile_endpoints(self):
+        """Add this apiserver's address to the default/kubernetes Endpoints (the endpoint reconciler)."""
+        ep = self.builtin[('', 'v1', 'endpoints')]
+        ip = self.flags.get('advertise-address') or self.flags.get('bind-address') or '127.0.0.1'
+        if ip in ('0.0.0.0', '::'):
+            return
+        port = int(self.flags.get('secure-port', 6443))
+        for _attempt in range(5):
+            kv = self.store.get(ep.key('default', 'kubernetes'))
+            if kv is None:
+                obj = {'apiVersion': 'v1', 'kind': 'Endpoints',
+                       'metadata': {'name': 'kubernetes', 'namespace': 'default',
+                                    'labels': {'endpointslice.kubernetes.io/skip-mirror': 'true'}},
+                       'subsets': [{'addresses': [{'ip': ip}],
+                                    'ports': [{'name': 'https', 'port': port, 'protocol': 'TCP'}]}]}
+                self.prepare_create(ep, obj, 'default', 'kube-apiserver', now_rfc3339())
+                if self.store.create(ep.key('default', 'kubernetes'), self.encode(obj)) is not None:
+                    return
+                continue
+            obj = json.loads(kv.value)
+            subsets = obj.setdefault('subsets', [{'addresses': [], 'ports': [
+                {'name': 'https', 'port': port, 'protocol': 'TCP'}]}]) or [{'addresses': [], 'ports': []}]
+            addrs = subsets[0].setdefault('addresses', [])
+            if any(a.get('ip') == ip for a in addrs):
+                return
+            addrs.append({'ip': ip})
+            addrs.sort(key=lambda a: a.get('ip'))
+            obj['subsets'] = subsets
+            if self.store.update(kv.key, self.encode(obj), kv.mod_revision) is not None:
+                return
 
     def allocate_cluster_ip(self):
         with self._ip_lock:
