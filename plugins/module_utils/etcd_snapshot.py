@@ -365,7 +365,10 @@ def plan(dest, cluster_name, keep, encrypted, now):
 
 def probe(run, tools, conn):
     """`endpoint status` against the endpoint: fails fast on an unreachable endpoint or bad TLS."""
-    rc, out, err = run(endpoint_status_argv(tools, conn))
+    # A healthy member answers in milliseconds; bad TLS or no listener only ends at the timeout.
+    quick = Connection(conn.endpoint, conn.cacert, conn.cert, conn.key, conn.dial_timeout,
+                       min(conn.command_timeout, 2 * conn.dial_timeout + 1))
+    rc, out, err = run(endpoint_status_argv(tools, quick))
     if rc != 0:
         raise SnapshotError(
             "etcd endpoint %s did not answer `etcdctl endpoint status` (rc %d): %s. Check the endpoint URL, "

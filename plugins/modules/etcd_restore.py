@@ -55,7 +55,6 @@ options:
   encryption_key_file:
     description: Key file of an encrypted snapshot.
     type: path
-    no_log: false
   owner:
     description: User that owns the restored data directory (the user etcd runs as).
     type: str

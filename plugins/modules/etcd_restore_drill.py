@@ -42,7 +42,6 @@ options:
   encryption_key_file:
     description: Key file of an encrypted snapshot.
     type: path
-    no_log: false
   work_dir:
     description: Directory in which the temporary restore directory is made (it needs about the snapshot's size
       twice); the system temporary directory when not given.

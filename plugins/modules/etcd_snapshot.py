@@ -44,7 +44,6 @@ options:
   key:
     description: Path of the client certificate's private key (the path is not secret).
     type: path
-    no_log: false
   dest:
     description: Directory for the snapshots; created with mode C(0700) when missing.
     type: path
@@ -65,7 +64,6 @@ options:
   encryption_key_file:
     description: Encrypt the snapshot at rest with a key derived from the content of this file (kept secret by you).
     type: path
-    no_log: false
   etcdctl_path:
     description: Path of C(etcdctl); searched in C(PATH) and C(/usr/local/bin) when not given.
     type: path
@@ -133,7 +131,7 @@ sha256:
   returned: success, not in check mode
   type: str
 snapshot_sha256:
-  description: sha256 of the plain snapshot (equal to O(sha256) when not encrypted).
+  description: sha256 of the plain snapshot (equal to RV(sha256) when not encrypted).
   returned: success, not in check mode
   type: str
 encrypted:

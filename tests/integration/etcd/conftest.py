@@ -34,7 +34,7 @@ pytestmark = pytest.mark.skipif(not (ETCD and ETCDCTL), reason="etcd and etcdctl
 def free_ports(count):
     socks = []
     try:
-        for _ in range(count):
+        for _i in range(count):
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             socks.append(s)
