@@ -12,7 +12,7 @@ MOLECULE_SCENARIOS ?= default
 DEMO_FROM ?= 1.15.12
 DEMO_TO   ?= 1.16.15
 
-.PHONY: help setup lint sanity unit integration molecule test-fast test demo lab-up lab-down lab-status build clean
+.PHONY: help setup lint sanity unit integration molecule test-fast test demo lab-up lab-down lab-status build bench clean
 
 help:
 	@echo "make test       set up, then lint, sanity, unit, integration and Molecule (what CI runs)"
@@ -38,9 +38,17 @@ integration: setup
 molecule: setup
 	set -e; for s in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$s; done
 
+# Build the collection tarball and prove it installs offline (kubernetes.core comes from the venv).
 build: setup
-	rm -rf .build/dist && mkdir -p .build/dist
+	rm -rf .build/dist .build/install && mkdir -p .build/dist .build/install
 	$(BIN)/ansible-galaxy collection build --output-path .build/dist --force .
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/install $(BIN)/ansible-galaxy collection install --offline -p .build/install .build/dist/clusterops-k8s_upgrade-*.tar.gz
+	test -f .build/install/ansible_collections/clusterops/k8s_upgrade/plugins/modules/version_skew.py
+
+bench: setup
+	$(PY) benchmarks/skew_plan.py
+	$(PY) benchmarks/etcd_snapshot.py
+	$(PY) benchmarks/scan_manifests.py
 
 test-fast: lint sanity unit
 
