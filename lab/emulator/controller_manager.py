@@ -160,11 +160,13 @@ class ControllerManager(object):
         self.grace = health.parse_duration(opts.get("node-monitor-grace-period"), 40.0)
         self.started = time.time()
         self.inf = {}
+        self._by_owner = None  # (namespace, owner uid) -> pods; rebuilt after each pod write
 
     # writes that keep the local cache current
     def _create(self, informer, gv, resource, ns, obj):
         created = self.client.create(path(gv, resource, ns), obj)
         self.inf[informer].put(created)
+        self._by_owner = None
         return created
 
     def _update(self, informer, gv, resource, obj, sub=None):
@@ -179,12 +181,17 @@ class ControllerManager(object):
         gone = copy.deepcopy(pod)
         gone["metadata"]["deletionTimestamp"] = api.now_rfc3339()
         self.inf["pods"].put(gone)
+        self._by_owner = None
 
     def pods_of(self, owner):
-        uid = owner["metadata"].get("uid")
-        ns = owner["metadata"].get("namespace")
-        return [p for p in self.inf["pods"].list()
-                if p["metadata"].get("namespace") == ns and (owner_of(p) or {}).get("uid") == uid]
+        if self._by_owner is None:
+            index = {}
+            for pod in self.inf["pods"].list():
+                ref = owner_of(pod)
+                if ref:
+                    index.setdefault((pod["metadata"].get("namespace"), ref.get("uid")), []).append(pod)
+            self._by_owner = index
+        return list(self._by_owner.get((owner["metadata"].get("namespace"), owner["metadata"].get("uid")), []))
 
     def _new_pod(self, owner, kind, api_version, template, name, extra_spec=None, extra_labels=None):
         meta = copy.deepcopy(template.get("metadata") or {})
@@ -539,6 +546,7 @@ class ControllerManager(object):
 
     def sync_all(self):
         now = time.time()
+        self._by_owner = None
         for name, fn in (("deployments", self.sync_deployment), ("replicasets", self.sync_replicaset),
                          ("daemonsets", self.sync_daemonset), ("statefulsets", self.sync_statefulset)):
             for obj in self.inf[name].list():

@@ -6,7 +6,8 @@ recomputes every running container's hash and restarts (new ID, restartCount + 1
 differs, as a real kubelet does after an in-place upgrade.
 
 Fault markers (directory /etc/kubernetes/lab-faults, or $LAB_FAULTS_DIR):
-- kubelet-never-ready: the Ready condition stays False.
+- kubelet-never-ready: the Ready condition stays False (a marker that lists versions or minors,
+  e.g. "1.31.14" or "v1.31", applies only to kubelets of those).
 - kubelet-strict-checkpoints: refuse to start when a checkpoint (cpu_manager_state,
   memory_manager_state, device-plugins/kubelet_internal_checkpoint) was written by an older minor.
 """
@@ -33,8 +34,16 @@ def faults_dir(env=None):
     return (env or os.environ).get("LAB_FAULTS_DIR", FAULTS_DIR)
 
 
-def fault_on(name, env=None):
-    return os.path.exists(os.path.join(faults_dir(env), name))
+def fault_on(name, env=None, version=None):
+    """A marker switches the fault on; when it holds versions or minors ("1.31.14", "v1.31", one per
+    word) it applies only to kubelets of those, so a switched-back kubelet is not affected."""
+    path = os.path.join(faults_dir(env), name)
+    if not os.path.exists(path):
+        return False
+    words = [w.lstrip("v") for w in _read(path).split()]
+    if not words or version is None:
+        return True
+    return any(version == w or version.startswith(w + ".") for w in words)
 
 
 def _read(path, default=""):
@@ -128,6 +137,7 @@ class Kubelet(object):
         self.reported = {}
         self.pod_ip_seq = 1
         self.node_registered = False
+        self.mutated = False
 
     # Node ----------------------------------------------------------------------------------------
     def node_info(self):
@@ -148,7 +158,7 @@ class Kubelet(object):
 
     def conditions(self):
         now = api.now_rfc3339()
-        never_ready = fault_on(NEVER_READY, self.opts.env)
+        never_ready = fault_on(NEVER_READY, self.opts.env, self.version)
         previous = getattr(self, "_transitions", {})
         out = []
         for ctype, status, reason, message in (
@@ -295,12 +305,14 @@ class Kubelet(object):
                 "state": "SANDBOX_READY", "startTime": api.now_rfc3339(),
             }
             self.state["sandboxes"][uid] = sandbox
+            self.mutated = True
         return sandbox
 
     def containers_of(self, uid):
         return [c for c in self.state["containers"].values() if c["podUid"] == uid]
 
     def start_container(self, pod, sandbox, container, expected_hash, attempt):
+        self.mutated = True
         cid = rs.new_id("container", sandbox["uid"], container["name"], attempt)
         now = rs.now_ns()
         meta = pod["metadata"]
@@ -325,6 +337,7 @@ class Kubelet(object):
         return self.state["containers"][cid]
 
     def stop_container(self, record, reason="Completed", exit_code=0):
+        self.mutated = True
         record["state"] = "CONTAINER_EXITED"
         record["finishedAt"] = rs.now_ns()
         record["reason"] = reason
@@ -367,6 +380,7 @@ class Kubelet(object):
             exited = [c for c in mine if c["state"] != "CONTAINER_RUNNING" and c is not current]
             for old in exited[:-1]:
                 self.state["containers"].pop(old["id"], None)
+                self.mutated = True
             last_state = {}
             if exited:
                 prev = exited[-1]
@@ -411,6 +425,7 @@ class Kubelet(object):
     def sync_all(self):
         with self.lock:
             pods = dict(self.pods)
+        self.mutated = False
         changed = False
         for uid, pod in pods.items():
             meta = pod["metadata"]
@@ -428,9 +443,7 @@ class Kubelet(object):
                 continue
             if phase in ("Succeeded", "Failed"):
                 continue
-            before = json.dumps(self.state, sort_keys=True)
             status = self.sync_pod(pod)
-            changed = changed or json.dumps(self.state, sort_keys=True) != before
             signature = json.dumps(status, sort_keys=True)
             if self.reported.get(uid) != signature:
                 try:
@@ -447,7 +460,7 @@ class Kubelet(object):
             self.kill_pod(uid)
             self.reported.pop(uid, None)
             changed = True
-        if changed or self.state.get("kubeletVersion") != self.version:
+        if changed or self.mutated or self.state.get("kubeletVersion") != self.version:
             self.state["kubeletVersion"] = self.version
             rs.save(self.root, self.state)
 
@@ -486,7 +499,7 @@ class Kubelet(object):
 
 def run(opts):
     root = opts.get("root-dir", "/var/lib/kubelet")
-    error = check_checkpoints(root, opts.version, opts.minor, fault_on(STRICT_CHECKPOINTS, opts.env))
+    error = check_checkpoints(root, opts.version, opts.minor, fault_on(STRICT_CHECKPOINTS, opts.env, opts.version))
     if error:
         klog.error(error, "kubelet.go:1480")
         return 1

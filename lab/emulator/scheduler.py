@@ -89,6 +89,7 @@ class Scheduler(object):
         self.client = cl or api.Client.from_kubeconfig(opts.get("kubeconfig"), user_agent="kube-scheduler/v%s" % opts.version)
         self.stop = threading.Event()
         self.wake = threading.Event()
+        self.reported_unschedulable = set()
 
     def schedule_once(self, pods, nodes):
         counts = {}
@@ -104,6 +105,9 @@ class Scheduler(object):
             meta = pod["metadata"]
             candidates = [n for n in all_nodes if feasible(pod, n)]
             if not candidates:
+                if meta.get("uid") in self.reported_unschedulable:
+                    continue
+                self.reported_unschedulable.add(meta.get("uid"))
                 klog.v(2, '"Unable to schedule pod; no fit" pod="%s/%s"' % (meta.get("namespace"), meta["name"]),
                        "schedule_one.go:890")
                 continue

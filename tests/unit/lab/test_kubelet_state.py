@@ -115,6 +115,11 @@ def test_node_never_ready_fault(tmp_path):
     assert [c["status"] for c in kl.conditions() if c["type"] == "Ready"] == ["True"]
     (faults / kubelet.NEVER_READY).write_text("")
     assert [c["status"] for c in kl.conditions() if c["type"] == "Ready"] == ["False"]
+    # A marker naming a version applies to that version (or minor) only: the switched-back kubelet is Ready.
+    (faults / kubelet.NEVER_READY).write_text("v1.31.14\n")
+    assert [c["status"] for c in kl.conditions() if c["type"] == "Ready"] == ["True"]
+    (faults / kubelet.NEVER_READY).write_text("1.30")
+    assert [c["status"] for c in kl.conditions() if c["type"] == "Ready"] == ["False"]
 
 
 def test_node_info_has_the_nine_strings(tmp_path):
