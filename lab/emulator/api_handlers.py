@@ -42,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.settimeout(60)
         if hasattr(self.connection, 'do_handshake'):
             self.connection.do_handshake()
-        self.connection.settimeout(None)
+        self.connection.settimeout(600)  # an idle keep-alive connection is closed after 10 minutes
 
     def log_message(self, fmt, *args):
         pass
@@ -178,8 +178,9 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
         finally:
-            if klog.verbosity() >= 2 and not path.startswith(('/healthz', '/livez', '/readyz')):
-                klog.v(2, 'HTTP verb="%s" URI="%s" latency="%.6fms" userAgent="%s" audit-ID="" srcIP="%s" '
+            # upstream logs every request at --v=3 (httplog), so the lab does too
+            if klog.verbosity() >= 3 and not path.startswith(('/healthz', '/livez', '/readyz')):
+                klog.v(3, 'HTTP verb="%s" URI="%s" latency="%.6fms" userAgent="%s" audit-ID="" srcIP="%s" '
                        'resp=%d' % (method, self.path, (time.time() - started) * 1000,
                                     self.headers.get('User-Agent', ''), self.client_address[0], self._status),
                        'httplog.go:132')

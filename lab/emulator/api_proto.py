@@ -1,6 +1,6 @@
 """Decode the Kubernetes protobuf request bodies newer kubectl sends (application/vnd.kubernetes.protobuf).
 
-kubectl 1.32+ `create namespace|configmap|secret|serviceaccount` send their objects as protobuf in the
+kubectl 1.32+ `create namespace|configmap|secret|serviceaccount` and `auth can-i|whoami` send protobuf in the
 runtime.Unknown envelope ("k8s\\0" + Unknown{typeMeta, raw}).  The lab decodes the handful of kinds those
 commands create; anything else answers 415 like a server without that serializer would.
 Field numbers follow k8s.io/api generated.proto.
@@ -90,6 +90,13 @@ SCHEMAS = {
     'ObjectReference': {1: ('kind', 'str'), 2: ('namespace', 'str'), 3: ('name', 'str'), 4: ('uid', 'str'),
                         5: ('apiVersion', 'str'), 6: ('resourceVersion', 'str'), 7: ('fieldPath', 'str')},
     'LocalObjectReference': {1: ('name', 'str')},
+    'SelfSubjectAccessReview': {1: ('metadata', 'msg:ObjectMeta'), 2: ('spec', 'msg:SelfSubjectAccessReviewSpec')},
+    'SelfSubjectAccessReviewSpec': {1: ('resourceAttributes', 'msg:ResourceAttributes'),
+                                    2: ('nonResourceAttributes', 'msg:NonResourceAttributes')},
+    'ResourceAttributes': {1: ('namespace', 'str'), 2: ('verb', 'str'), 3: ('group', 'str'), 4: ('version', 'str'),
+                           5: ('resource', 'str'), 6: ('subresource', 'str'), 7: ('name', 'str')},
+    'NonResourceAttributes': {1: ('path', 'str'), 2: ('verb', 'str')},
+    'SelfSubjectReview': {1: ('metadata', 'msg:ObjectMeta')},
     'Empty': {},
 }
 
@@ -131,7 +138,7 @@ def decode(body):
     unknown = dict(fields(body[len(MAGIC):]))
     tm = dict(fields(unknown.get(1, b'')))
     api_version, kind = _str(tm.get(1, b'')), _str(tm.get(2, b''))
-    if kind not in SCHEMAS or kind in ('ObjectMeta', 'Empty'):
+    if kind not in SCHEMAS or kind[0].islower() or kind in ('ObjectMeta', 'Empty') or kind.endswith('Spec'):
         raise Unsupported('the lab apiserver decodes no protobuf %s; send JSON' % (kind or 'object'))
     obj = {'apiVersion': api_version, 'kind': kind}
     obj.update(_decode(kind, unknown.get(2, b'')))

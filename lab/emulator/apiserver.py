@@ -542,8 +542,30 @@ class APIServer(object):
                 spec['clusterIP'] = self.allocate_cluster_ip()
             if spec.get('clusterIP') and spec.get('clusterIP') != 'None' and self.minor >= 20:
                 spec.setdefault('clusterIPs', [spec['clusterIP']])
+                spec.setdefault('ipFamilies', ['IPv4'])
+                spec.setdefault('ipFamilyPolicy', 'SingleStack')
+            if self.minor >= 22 and spec.get('type', 'ClusterIP') != 'ExternalName':
+                spec.setdefault('internalTrafficPolicy', 'Cluster')
+            if spec.get('type') in ('NodePort', 'LoadBalancer'):
+                spec.setdefault('externalTrafficPolicy', 'Cluster')
+                for port in spec.get('ports') or []:
+                    if not port.get('nodePort'):
+                        port['nodePort'] = self.allocate_node_port()
             obj.setdefault('status', {'loadBalancer': {}})
         return obj
+
+    def allocate_node_port(self):
+        """The next free port of --service-node-port-range (default 30000-32767)."""
+        low, high = (int(x) for x in self.flags.get('service-node-port-range', '30000-32767').split('-'))
+        with self._ip_lock:
+            used = set()
+            for kv in self.store.items('/registry/services/'):
+                for p in ((json.loads(kv.value).get('spec') or {}).get('ports') or []):
+                    used.add(p.get('nodePort'))
+            for port in range(low, high + 1):
+                if port not in used:
+                    return port
+        raise APIError(500, 'InternalError', 'Internal error occurred: failed to allocate a nodePort: range is full')
 
     # --- PodDisruptionBudgets ---------------------------------------------------------------------------
     def pdb_status(self, pdb, pods):

@@ -162,7 +162,7 @@ class Lab(object):
                 '--etcd-certfile=%s' % self.etcd_client[0], '--etcd-keyfile=%s' % self.etcd_client[1],
                 '--tls-cert-file=%s' % self.serving[0], '--tls-private-key-file=%s' % self.serving[1],
                 '--client-ca-file=%s' % self.pki.ca, '--service-cluster-ip-range=10.96.0.0/12',
-                '--authorization-mode=Node,RBAC', '--v=2']
+                '--authorization-mode=Node,RBAC', '--v=3']
 
     def start_apiserver(self):
         log = open(os.path.join(self.dir, 'apiserver.log'), 'wb')

@@ -401,3 +401,19 @@ def test_storage_version_migration_api_when_enabled(lab_factory, tmp_path):
     finally:
         lab.stop()
     assert 'storagemigration.k8s.io' not in {g['name'] for g in lab_factory('1.30.14').call('GET', '/apis')[1]['groups']}
+
+
+def test_services_get_cluster_ips_and_node_ports(lab29):
+    svc = {'metadata': {'name': 'np'}, 'spec': {'type': 'NodePort', 'selector': {'app': 'np'},
+                                                'ports': [{'port': 80}, {'port': 443, 'nodePort': 30443}]}}
+    code, s = lab29.call('POST', '/api/v1/namespaces/default/services', svc)
+    assert code == 201
+    ip = s['spec']['clusterIP']
+    assert ip.startswith('10.') and ip != '10.96.0.1' and s['spec']['clusterIPs'] == [ip]
+    assert [p['nodePort'] for p in s['spec']['ports']] == [30000, 30443]
+    assert [p['targetPort'] for p in s['spec']['ports']] == [80, 443]
+    code, s2 = lab29.call('POST', '/api/v1/namespaces/default/services',
+                          {'metadata': {'name': 'np2'}, 'spec': {'type': 'NodePort', 'ports': [{'port': 80}]}})
+    assert s2['spec']['ports'][0]['nodePort'] == 30001 and s2['spec']['clusterIP'] != ip
+    ep = lab29.call('GET', '/api/v1/namespaces/default/endpoints/kubernetes')[1]
+    assert ep['subsets'][0]['addresses'] == [{'ip': '127.0.0.1'}]

@@ -143,3 +143,40 @@ def test_kubectl_drain_evicts_through_policy_v1beta1_on_1_21(lab_factory):
     assert [i['metadata']['name'] for i in lab.call('GET', '/api/v1/namespaces/old/pods')[1]['items']] == ['held']
     log = open(lab.dir + '/apiserver.log').read()
     assert 'pods/solo/eviction' in log
+
+
+@pytest.mark.skipif(not KUBECTL_MINORS, reason='no kubectl 1.27-1.33 on this machine')
+def test_kubectl_everyday_commands(lab_factory):
+    """What an operator types while rehearsing, with the newest kubectl (it sends protobuf for `create`)."""
+    from lab.facts.versions import last_patch
+    minor = KUBECTL_MINORS[-1]
+    lab = lab_factory(last_patch(minor))
+
+    def k(*args, **kw):
+        return lab.kubectl(*args, minor=minor, **kw).stdout
+    k('create', 'namespace', 'daily')
+    k('create', 'configmap', 'cfg', '-n', 'daily', '--from-literal=a=b')
+    k('create', 'secret', 'generic', 'pw', '-n', 'daily', '--from-literal=p=q')
+    k('create', 'serviceaccount', 'robot', '-n', 'daily')
+    assert json.loads(k('get', 'cm', 'cfg', '-n', 'daily', '-o', 'json'))['data'] == {'a': 'b'}
+    assert json.loads(k('get', 'secret', 'pw', '-n', 'daily', '-o', 'json'))['data'] == {'p': 'cQ=='}
+    assert k('auth', 'can-i', 'delete', 'nodes').strip() == 'yes'
+    if minor >= 28:
+        assert 'system:masters' in k('auth', 'whoami')
+    k('apply', '-n', 'daily', '-f', '-', input=DEPLOY.replace('NAME', 'web').replace('namespace: default',
+                                                                                       'namespace: daily'))
+    k('rollout', 'restart', 'deployment/web', '-n', 'daily')
+    k('set', 'image', 'deployment/web', 'c=nginx:1.27', '-n', 'daily')
+    d = json.loads(k('get', 'deployment', 'web', '-n', 'daily', '-o', 'json'))
+    assert d['spec']['template']['spec']['containers'][0]['image'] == 'nginx:1.27'
+    assert 'kubectl.kubernetes.io/restartedAt' in d['spec']['template']['metadata']['annotations']
+    assert d['metadata']['generation'] == 3
+    out = k('get', 'svc,ep', '-n', 'default')
+    assert '10.96.0.1' in out and '443/TCP' in out
+    make_node(lab, 'desc1')
+    running_pod(lab, 'daily', 'p1', 'desc1', {'app': 'p'})
+    assert 'QoS Class:       BestEffort' in k('describe', 'pod', 'p1', '-n', 'daily')
+    assert 'Non-terminated Pods:' in k('describe', 'node', 'desc1')
+    k('delete', 'namespace', 'daily')
+    assert lab.call('GET', '/api/v1/namespaces/daily')[0] == 404
+    assert lab.call('GET', '/api/v1/namespaces/daily/pods')[1]['items'] == []
