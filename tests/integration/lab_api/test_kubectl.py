@@ -163,8 +163,8 @@ def test_kubectl_everyday_commands(lab_factory):
     assert k('auth', 'can-i', 'delete', 'nodes').strip() == 'yes'
     if minor >= 28:
         assert 'system:masters' in k('auth', 'whoami')
-    k('apply', '-n', 'daily', '-f', '-', input=DEPLOY.replace('NAME', 'web').replace('namespace: default',
-                                                                                       'namespace: daily'))
+    manifest = DEPLOY.replace('NAME', 'web').replace('namespace: default', 'namespace: daily')
+    k('apply', '-n', 'daily', '-f', '-', input=manifest)
     k('rollout', 'restart', 'deployment/web', '-n', 'daily')
     k('set', 'image', 'deployment/web', 'c=nginx:1.27', '-n', 'daily')
     d = json.loads(k('get', 'deployment', 'web', '-n', 'daily', '-o', 'json'))
