@@ -500,11 +500,32 @@ class ControllerManager(object):
                 self.client.merge_patch(path("v1", "nodes", name=name, sub="status"), {"status": {"conditions": new_conditions}})
             except api.ApiError as err:
                 klog.v(2, "node %s status: %s" % (name, err))
+        if stale:
+            self.mark_pods_not_ready(name)
         if stale and not has_taint and self.minor >= 12:
             taints.append({"key": UNREACHABLE_TAINT, "effect": "NoSchedule", "timeAdded": api.now_rfc3339()})
             self._patch_taints(name, taints)
         elif not stale and has_taint and node_ready(node):
             self._patch_taints(name, [t for t in taints if t.get("key") != UNREACHABLE_TAINT])
+
+    def mark_pods_not_ready(self, node_name):
+        """MarkPodsNotReady: the pods of an unreachable node stop counting as Ready."""
+        for pod in self.inf["pods"].list():
+            if (pod.get("spec") or {}).get("nodeName") != node_name or not pod_ready(pod):
+                continue
+            conditions = []
+            for cond in (pod.get("status") or {}).get("conditions") or []:
+                cond = dict(cond)
+                if cond.get("type") == "Ready":
+                    cond.update({"status": "False", "lastTransitionTime": api.now_rfc3339()})
+                conditions.append(cond)
+            meta = pod["metadata"]
+            try:
+                patched = self.client.merge_patch(path("v1", "pods", meta.get("namespace"), meta["name"], "status"),
+                                                  {"status": {"conditions": conditions}})
+                self.inf["pods"].put(patched)
+            except api.ApiError as err:
+                klog.v(2, "mark pod %s not ready: %s" % (meta["name"], err))
 
     def _patch_taints(self, name, taints):
         try:

@@ -115,6 +115,18 @@ def write_checkpoints(root_dir, version, minor):
         os.replace(tmp, path)
 
 
+def status_digest(status):
+    """The parts of a pod status the kubelet owns, without timestamps."""
+    return json.dumps({
+        "phase": status.get("phase"), "podIP": status.get("podIP"), "hostIP": status.get("hostIP"),
+        "conditions": sorted((c.get("type"), c.get("status")) for c in status.get("conditions") or []),
+        "containers": [(s.get("name"), s.get("ready"), s.get("restartCount"), s.get("containerID"),
+                        sorted((s.get("state") or {}).keys()),
+                        ((s.get("state") or {}).get("waiting") or {}).get("reason"))
+                       for s in status.get("containerStatuses") or []],
+    }, sort_keys=True)
+
+
 # --- the kubelet ----------------------------------------------------------------------------------
 
 class Kubelet(object):
@@ -444,8 +456,10 @@ class Kubelet(object):
             if phase in ("Succeeded", "Failed"):
                 continue
             status = self.sync_pod(pod)
-            signature = json.dumps(status, sort_keys=True)
-            if self.reported.get(uid) != signature:
+            # Report when the API's copy differs from what this kubelet sees (someone else, e.g. the
+            # node lifecycle controller, may have changed it), but at most once per API version.
+            signature = (status_digest(status), meta.get("resourceVersion"))
+            if status_digest(pod.get("status") or {}) != signature[0] and self.reported.get(uid) != signature:
                 try:
                     self.client.merge_patch(api.path_for("v1", "pods", meta.get("namespace"), meta["name"], "status"),
                                             {"status": status})

@@ -39,8 +39,12 @@ def pods_on(cluster, name, namespace="default"):
     return cluster.call("GET", "/api/v1/namespaces/%s/pods?fieldSelector=spec.nodeName=%s" % (namespace, name))["items"]
 
 
+def pod_ready(p):
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in (p.get("status") or {}).get("conditions") or [])
+
+
 def running(pods):
-    return bool(pods) and all((p.get("status") or {}).get("phase") == "Running" and
+    return bool(pods) and all((p.get("status") or {}).get("phase") == "Running" and pod_ready(p) and
                               all(s.get("ready") for s in p["status"].get("containerStatuses") or [{}]) for p in pods)
 
 
@@ -162,12 +166,18 @@ def test_node_goes_not_ready_when_heartbeats_stop(cluster):
     cluster.start_kubelet("node3", "1.31.14")
     wait_until(lambda: cluster.lab.call("GET", "/api/v1/nodes/node3")[0] == 200 and ready(node(cluster, "node3")) == "True",
                what="node3 Ready")
+    cluster.call("POST", "/api/v1/namespaces/default/pods", pinned_pod("pinned-c", "node3"))
+    wait_until(lambda: running(pods_on(cluster, "node3")), what="pod on node3 running")
     cluster.stop("kubelet-node3")
     wait_until(lambda: ready(node(cluster, "node3")) == "Unknown", timeout=30, what="node3 NotReady (Unknown)")
     taints = node(cluster, "node3")["spec"].get("taints") or []
     assert any(t["key"] == "node.kubernetes.io/unreachable" for t in taints)
+    wait_until(lambda: not running(pods_on(cluster, "node3")), what="pods of node3 marked not ready")
     cluster.start_kubelet("node3", "1.31.14")
     wait_until(lambda: ready(node(cluster, "node3")) == "True", timeout=30, what="node3 Ready again")
+    wait_until(lambda: running(pods_on(cluster, "node3")), what="pods of node3 ready again")
+    wait_until(lambda: not any(t["key"] == "node.kubernetes.io/unreachable"
+                               for t in node(cluster, "node3")["spec"].get("taints") or []), what="taint removed")
 
 
 def test_statefulset_pods_in_order(cluster):
