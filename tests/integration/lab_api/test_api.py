@@ -396,8 +396,25 @@ def test_storage_version_migration_api_when_enabled(lab_factory, tmp_path):
         svm = {'apiVersion': 'storagemigration.k8s.io/v1alpha1', 'kind': 'StorageVersionMigration',
                'metadata': {'name': 'deployments'},
                'spec': {'resource': {'group': 'apps', 'version': 'v1', 'resource': 'deployments'}}}
+        fs = {'apiVersion': 'flowcontrol.apiserver.k8s.io/v1beta3', 'kind': 'FlowSchema', 'metadata': {'name': 'old'},
+              'spec': {'priorityLevelConfiguration': {'name': 'global-default'}, 'matchingPrecedence': 9000}}
+        assert lab.call('POST', '/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas', fs)[0] == 201
+        assert json.loads(lab.store.get('/registry/flowschemas/old').value)['apiVersion'].endswith('/v1beta3')
+        svm['metadata']['name'] = 'flowschemas'
+        svm['spec']['resource'] = {'group': 'flowcontrol.apiserver.k8s.io', 'version': 'v1', 'resource': 'flowschemas'}
         code, got = lab.call('POST', '/apis/storagemigration.k8s.io/v1alpha1/storageversionmigrations', svm)
         assert code == 201 and got['status'] == {}
+        # the migrator (a kube-controller-manager controller upstream) works through the API
+        from lab.emulator import api_svm
+        from lab.emulator.client import Client
+        client = Client.from_kubeconfig(lab.kubeconfig())
+        assert api_svm.migrate_pending(client) == ['flowschemas']
+        assert json.loads(lab.store.get('/registry/flowschemas/old').value)['apiVersion'] == \
+            'flowcontrol.apiserver.k8s.io/v1'
+        done = lab.call('GET', '/apis/storagemigration.k8s.io/v1alpha1/storageversionmigrations/flowschemas')[1]
+        assert [(c['type'], c['status']) for c in done['status']['conditions']] == [('Running', 'False'),
+                                                                                     ('Succeeded', 'True')]
+        assert api_svm.migrate_pending(client) == []
     finally:
         lab.stop()
     assert 'storagemigration.k8s.io' not in {g['name'] for g in lab_factory('1.30.14').call('GET', '/apis')[1]['groups']}
