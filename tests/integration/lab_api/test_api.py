@@ -412,8 +412,8 @@ def test_storage_version_migration_api_when_enabled(lab_factory, tmp_path):
         assert json.loads(lab.store.get('/registry/flowschemas/old').value)['apiVersion'] == \
             'flowcontrol.apiserver.k8s.io/v1'
         done = lab.call('GET', '/apis/storagemigration.k8s.io/v1alpha1/storageversionmigrations/flowschemas')[1]
-        assert [(c['type'], c['status']) for c in done['status']['conditions']] == [('Running', 'False'),
-                                                                                     ('Succeeded', 'True')]
+        conditions = [(c['type'], c['status']) for c in done['status']['conditions']]
+        assert conditions == [('Running', 'False'), ('Succeeded', 'True')]
         assert api_svm.migrate_pending(client) == []
     finally:
         lab.stop()
