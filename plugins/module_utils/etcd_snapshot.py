@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import etcd_crypto
@@ -121,6 +122,10 @@ class TrailerHasher:
             joined = self._tail + bytes(data)
             self._body.update(joined[:-TRAILER_LEN])
             self._tail = joined[-TRAILER_LEN:]
+
+    def complete(self):
+        """True once the bytes seen so far end with their own sha256: the stream is whole."""
+        return self.size > TRAILER_LEN and self._body.digest() == self._tail
 
     def result(self):
         """dict: trailer_ok, body_sha256, trailer (hex), sha256 (of the whole file), size."""
@@ -275,11 +280,14 @@ def last_error_line(err):
 
 # ---------------------------------------------------------------------------- following a save
 
-def follow_process_file(argv, part_path, final_path, consume, timeout, env=None, log_path=None, poll=0.005):
+def follow_process_file(argv, part_path, final_path, consume, timeout, env=None, log_path=None, poll=0.005,
+                        abort=None):
     """Runs argv and feeds `consume` every byte of the file it writes, while it writes it.
 
     etcdctl writes `final_path`.part and renames it at the end; the file descriptor opened on
-    the .part file keeps reading the same inode after the rename. Returns (rc, stderr text).
+    the .part file keeps reading the same inode after the rename. `abort()`, polled while waiting,
+    may return an exception: the process is then killed and that exception raised.
+    Returns (rc, stderr text).
     """
     full_env = dict(os.environ)
     full_env.update(C_ENV)
@@ -308,6 +316,9 @@ def follow_process_file(argv, part_path, final_path, consume, timeout, env=None,
                     consume(chunk)
                     continue
             rc = proc.poll()
+            problem = abort() if abort is not None and rc is None else None
+            if problem is not None:
+                raise problem
             if rc is not None:
                 if f is None and rc == 0 and os.path.exists(final_path):
                     f = open(final_path, "rb", buffering=0)
@@ -404,7 +415,25 @@ def save(run, tools, conn, dest, cluster_name, keep=0, secret=None, now=None, ti
     final, name = the_plan["path"], the_plan["name"]
     if the_plan["exists"]:
         raise SnapshotError("%s already exists; snapshots are never overwritten (wait a second and retry)" % final)
-    live = probe(run, tools, conn)
+    timings = {}
+    # The probe runs beside the save: a healthy member answers long before the save ends, and an
+    # unreachable one (on which 3.4's save would wait forever) stops the save as soon as it fails.
+    probed = {}
+
+    def do_probe():
+        t0 = time.monotonic()
+        try:
+            probed["live"] = probe(run, tools, conn)
+        except SnapshotError as exc:
+            probed["error"] = exc
+        # Anything else is also handed to the main thread, which reports it.
+        except Exception as exc:  # pylint: disable=broad-except
+            probed["error"] = SnapshotError("`etcdctl endpoint status` could not run: %s" % exc)
+        timings["probe"] = round(time.monotonic() - t0, 3)
+
+    prober = threading.Thread(target=do_probe)
+    prober.daemon = True
+    prober.start()
 
     work = tempfile.mkdtemp(prefix=".etcd_snapshot-", dir=dest)  # 0700
     linked = []
@@ -420,13 +449,48 @@ def save(run, tools, conn, dest, cluster_name, keep=0, secret=None, now=None, ti
             encryptor = etcd_crypto.Encryptor(secret, enc_out, on_write=enc_hasher.update)
             consumers.append(encryptor.update)
 
+        # `snapshot status` starts as soon as the stream is whole (its trailer matches), on a hard
+        # link to the .part file, while etcdctl still fsyncs and renames it: that hides its cost.
+        checked = {}
+        checker = []
+        check_path = os.path.join(work, "status.db")
+
+        def check():
+            t0 = time.monotonic()
+            try:
+                checked["status"] = snapshot_status(run, tools, check_path)
+                timings["status"] = round(time.monotonic() - t0, 3)
+                checked["key_count"] = live_key_count(run, tools, conn, checked["status"]["revision"])
+            # Handed to the main thread, which raises it.
+            except Exception as exc:  # pylint: disable=broad-except
+                checked["error"] = exc
+            timings["status+key_count"] = round(time.monotonic() - t0, 3)
+
         def consume(chunk):
             for c in consumers:
                 c(chunk)
+            if not checker and plain.complete():
+                for candidate in (plain_path + ".part", plain_path):
+                    try:
+                        os.link(candidate, check_path)
+                        break
+                    except OSError:
+                        continue
+                else:
+                    return
+                checker.append(threading.Thread(target=check))
+                checker[0].daemon = True
+                checker[0].start()
 
         try:
+            t0 = time.monotonic()
             rc, output = follow_process_file(save_argv(tools, conn, plain_path), plain_path + ".part", plain_path,
-                                             consume, timeout, log_path=os.path.join(work, "etcdctl.log"))
+                                             consume, timeout, log_path=os.path.join(work, "etcdctl.log"),
+                                             abort=lambda: probed.get("error"))
+            timings["save"] = round(time.monotonic() - t0, 3)
+            prober.join()
+            if "error" in probed:
+                raise probed["error"]
             if rc != 0:
                 raise SnapshotError("`etcdctl snapshot save` from %s failed (rc %d): %s" % (conn.endpoint, rc, last_error_line(output)))
             if encryptor is not None:
@@ -436,15 +500,28 @@ def save(run, tools, conn, dest, cluster_name, keep=0, secret=None, now=None, ti
         finally:
             if enc_out is not None:
                 enc_out.close()
+            t0 = time.monotonic()
+            for thread in checker:
+                thread.join()
+            timings["status_wait"] = round(time.monotonic() - t0, 3)
 
         verified = plain.result()
         if not verified["trailer_ok"]:
             raise SnapshotError(trailer_error("the snapshot just saved", verified))
-        status = snapshot_status(run, tools, plain_path)
-        key_count = live_key_count(run, tools, conn, status["revision"])
+        if "error" in checked:
+            raise checked["error"]
+        if not checker:  # not reached when the trailer matched; kept for safety
+            check_path = plain_path
+            check()
+            if "error" in checked:
+                raise checked["error"]
+        status, key_count = checked["status"], checked["key_count"]
+        t0 = time.monotonic()
 
         if secret is not None:
-            os.unlink(plain_path)  # the plaintext never outlives the save
+            for path in (plain_path, check_path):  # the plaintext never outlives the save
+                if os.path.lexists(path):
+                    os.unlink(path)
             at_rest, digest, size = enc_path, enc_hasher.hexdigest(), os.path.getsize(enc_path)
         else:
             at_rest, digest, size = plain_path, verified["sha256"], verified["size"]
@@ -465,13 +542,16 @@ def save(run, tools, conn, dest, cluster_name, keep=0, secret=None, now=None, ti
                 raise
             linked.append(dst)
         _fsync_dir(dest)
+        timings["finish"] = round(time.monotonic() - t0, 3)
     except BaseException:
         for path in linked:
             os.unlink(path)
         raise
     finally:
+        prober.join()  # never leave the probe's etcdctl running
         shutil.rmtree(work, ignore_errors=True)
 
+    live = probed["live"]
     pruned = []
     for path in the_plan["pruned"]:
         for victim in (path, path + ".sha256"):
@@ -496,4 +576,5 @@ def save(run, tools, conn, dest, cluster_name, keep=0, secret=None, now=None, ti
         "tool_layout": tools.layout,
         "pruned": pruned,
         "seconds": round(time.monotonic() - started, 3),
+        "timings": timings,
     }

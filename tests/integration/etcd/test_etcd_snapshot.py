@@ -37,7 +37,7 @@ def test_snapshot_then_drill_reads_every_key_back(etcd1, tmp_path, run_module, s
     assert snap["sha256"] == hashlib.sha256(data).hexdigest() == snap["snapshot_sha256"]
     assert snap["size"] == len(data)
     assert open(path + ".sha256").read() == "%s  %s\n" % (snap["sha256"], name)
-    subprocess.run(["sha256sum", "-c", name + ".sha256"], cwd=str(dest), check=True, capture_output=True, check=False)
+    subprocess.run(["sha256sum", "-c", name + ".sha256"], cwd=str(dest), check=True, capture_output=True)
     for p in (path, path + ".sha256"):
         st = os.stat(p)
         assert stat.S_IMODE(st.st_mode) == 0o600
