@@ -40,6 +40,15 @@ def wait_until(fn, timeout=30.0, interval=0.5, what="condition"):
     raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
 
 
+def serving_flags(version):
+    """Health ports for a scheduler/controller-manager of that release: secure serving from 1.12,
+    the insecure --port only before (and switched off while it still exists)."""
+    minor = int(version.split(".")[1])
+    if minor < 12:
+        return ["--port=%d" % free_port(), "--address=127.0.0.1"]
+    return ["--secure-port=%d" % free_port()] + (["--port=0"] if minor < 24 else [])
+
+
 class Cluster(object):
     """An apiserver of one release plus any number of emulated components around it."""
 
@@ -88,13 +97,12 @@ class Cluster(object):
 
     def start_scheduler(self, version, key="scheduler"):
         kubeconfig = self.kubeconfig(key, "system:kube-scheduler")
-        port = ["--secure-port=%d" % free_port()] + (["--port=0"] if int(version.split(".")[1]) < 24 else [])
-        return self.run(key, "kube-scheduler", version, ["--kubeconfig=" + kubeconfig, "--v=2"] + port)
+        return self.run(key, "kube-scheduler", version, ["--kubeconfig=" + kubeconfig, "--v=2"] + serving_flags(version))
 
     def start_controller_manager(self, version, key="kcm", extra=()):
         kubeconfig = self.kubeconfig(key, "system:kube-controller-manager")
-        port = ["--secure-port=%d" % free_port()] + (["--port=0"] if int(version.split(".")[1]) < 24 else [])
-        return self.run(key, "kube-controller-manager", version, ["--kubeconfig=" + kubeconfig, "--v=2"] + port + list(extra))
+        return self.run(key, "kube-controller-manager", version,
+                        ["--kubeconfig=" + kubeconfig, "--v=2"] + serving_flags(version) + list(extra))
 
     def call(self, method, path, body=None):
         kw = {"ctype": "application/merge-patch+json"} if method == "PATCH" else {}
