@@ -61,12 +61,20 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(body)))
         self.send_header('Cache-Control', 'no-cache, private')
+        self.send_warning()
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
         if self.command != 'HEAD':
             self.wfile.write(body)
         self._status = code
+
+    def send_warning(self):
+        res = getattr(self, 'res', None)
+        if res is not None and res.crd is None and self._status == 0:
+            text = api_facts.deprecation_warning(self.api.minor, res.gv, res.kind)
+            if text:
+                self.send_header('Warning', '299 - "%s"' % text.replace('"', '\\"'))
 
     def send_text(self, code, text, ctype='text/plain; charset=utf-8'):
         body = text.encode()
@@ -138,6 +146,7 @@ class Handler(BaseHTTPRequestHandler):
         started = time.time()
         self._status = 0
         self.user = None
+        self.res = None
         url = urlsplit(self.path)
         path = url.path.rstrip('/') or '/'
         self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
@@ -457,6 +466,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == 'POST' and name is not None and sub is None:
             raise _apiserver().APIError(405, 'MethodNotAllowed', 'the server does not allow this method on the '
                                         'requested resource')
+        self.res = res
         if not api.authorize(self.user, verb, res, sub, ns if res.namespaced else None, name):
             raise api.forbidden(self.user, verb, res, sub, ns if res.namespaced else None, name)
         if not api.ready.is_set() and not res.virtual:
@@ -483,6 +493,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_text(200, '')
         elif sub == 'token':
             self.do_token(res, ns, name)
+        elif res.kind == 'ComponentStatus':
+            items = self.api.component_statuses()
+            if name:
+                items = [i for i in items if i['metadata']['name'] == name]
+                if not items:
+                    raise _apiserver().not_found(res, name)
+            if api_tables.wants_table(self.headers.get('Accept')):
+                self.send_json(200, api_tables.to_table(res.kind, items, {}, self.query.get('includeObject',
+                                                                                            'Metadata')))
+            elif name:
+                self.send_json(200, items[0])
+            else:
+                self.send_json(200, {'kind': 'ComponentStatusList', 'apiVersion': 'v1', 'metadata': {},
+                                     'items': items})
         elif verb == 'get':
             self.do_get(res, ns, name)
         elif verb == 'list':
@@ -623,6 +647,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Transfer-Encoding', 'chunked')
+        self.send_warning()
         self.send_header('Cache-Control', 'no-cache, private')
         self.end_headers()
         self._status = 200

@@ -136,7 +136,14 @@ def _endpoints_row(o):
     return [o['metadata'].get('name'), text or '<none>', human_age(o['metadata'].get('creationTimestamp'))]
 
 
+def _cs_row(o):
+    c = (o.get('conditions') or [{}])[0]
+    return [o['metadata'].get('name'), 'Healthy' if c.get('status') == 'True' else 'Unhealthy',
+            c.get('message', ''), c.get('error', '')]
+
+
 TABLES.update({
+    'ComponentStatus': ([_col('Name', fmt='name'), _col('Status'), _col('Message'), _col('Error')], _cs_row),
     'Service': ([_col('Name', fmt='name'), _col('Type'), _col('Cluster-IP'), _col('External-IP'), _col('Port(s)'),
                  _col('Age')], _service_row),
     'Endpoints': ([_col('Name', fmt='name'), _col('Endpoints'), _col('Age')], _endpoints_row),

@@ -567,6 +567,27 @@ class APIServer(object):
                     return port
         raise APIError(500, 'InternalError', 'Internal error occurred: failed to allocate a nodePort: range is full')
 
+    # --- componentstatuses (kubectl get cs): probes like upstream's, deprecated since 1.19 ----------------
+    def component_statuses(self):
+        def entry(name, ok, message, error=''):
+            cond = {'type': 'Healthy', 'status': 'True' if ok else 'False', 'message': message}
+            if error:
+                cond['error'] = error
+            return {'kind': 'ComponentStatus', 'apiVersion': 'v1', 'metadata': {'name': name}, 'conditions': [cond]}
+        out = []
+        # the scheduler and controller-manager are probed on this host (insecure ports before 1.17's secure ones)
+        for name, insecure, secure in (('scheduler', 10251, 10259), ('controller-manager', 10252, 10257)):
+            ok, err = probe_healthz(insecure if self.minor < 17 else secure, tls=self.minor >= 17)
+            out.append(entry(name, ok, 'ok' if ok else '', err))
+        for i, ep in enumerate(self.store.endpoints):
+            single = EtcdStore(ep.geturl(), cafile=self.flags.get('etcd-cafile') or None,
+                               certfile=self.flags.get('etcd-certfile') or None,
+                               keyfile=self.flags.get('etcd-keyfile') or None, timeout=2)
+            ok = single.healthy()
+            out.append(entry('etcd-%d' % i, ok, '{"health":"true"}' if ok else '',
+                             '' if ok else 'Get "%s/health": connection refused' % ep.geturl()))
+        return out
+
     # --- PodDisruptionBudgets ---------------------------------------------------------------------------
     def pdb_status(self, pdb, pods):
         spec = pdb.get('spec') or {}
@@ -605,6 +626,29 @@ class APIServer(object):
                 cache[ns] = self.pods_in(ns)
             o['status'] = self.pdb_status(o, cache[ns])
         return objs
+
+
+def probe_healthz(port, tls):
+    """(ok, error) of GET /healthz on 127.0.0.1:port (certificate not verified, as upstream's probe)."""
+    import http.client
+    try:
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection('127.0.0.1', port, timeout=2, context=ctx)
+        else:
+            conn = http.client.HTTPConnection('127.0.0.1', port, timeout=2)
+        conn.request('GET', '/healthz')
+        resp = conn.getresponse()
+        body = resp.read().decode(errors='replace')
+        conn.close()
+        if resp.status == 200 and body.strip() == 'ok':
+            return True, ''
+        return False, 'Get "%s://127.0.0.1:%d/healthz": HTTP %d' % ('https' if tls else 'http', port, resp.status)
+    except (OSError, http.client.HTTPException) as e:
+        return False, 'Get "%s://127.0.0.1:%d/healthz": dial tcp 127.0.0.1:%d: connect: %s' % (
+            'https' if tls else 'http', port, port, getattr(e, 'strerror', None) or e)
 
 
 def qos_class(spec):

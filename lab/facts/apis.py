@@ -352,3 +352,58 @@ def ordered_groups(minor, extras=()):
     gvs = group_versions(minor, extras)
     known = [g for g in GROUP_ORDER if g in gvs]
     return known + sorted(g for g in gvs if g not in GROUP_ORDER)
+
+
+# Deprecation warnings the apiserver sends (Warning: 299 header, 1.19+) for a request to a deprecated
+# version: (group/version, kinds, deprecated in minor, removed in minor or None, replacement group/version).
+# From upstream's prerelease-lifecycle markers, as the deprecation guide lists them.
+_CORE22 = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']
+DEPRECATIONS = [
+    ('v1', ['ComponentStatus'], 19, None, None),
+    ('extensions/v1beta1', ['Ingress'], 14, 22, 'networking.k8s.io/v1'),
+    ('networking.k8s.io/v1beta1', ['Ingress', 'IngressClass'], 19, 22, 'networking.k8s.io/v1'),
+    ('admissionregistration.k8s.io/v1beta1', _CORE22, 16, 22, 'admissionregistration.k8s.io/v1'),
+    ('apiextensions.k8s.io/v1beta1', ['CustomResourceDefinition'], 16, 22, 'apiextensions.k8s.io/v1'),
+    ('apiregistration.k8s.io/v1beta1', ['APIService'], 19, 22, 'apiregistration.k8s.io/v1'),
+    ('authentication.k8s.io/v1beta1', ['TokenReview'], 19, 22, 'authentication.k8s.io/v1'),
+    ('authorization.k8s.io/v1beta1', ['LocalSubjectAccessReview', 'SelfSubjectAccessReview',
+                                      'SelfSubjectRulesReview', 'SubjectAccessReview'], 19, 22,
+     'authorization.k8s.io/v1'),
+    ('certificates.k8s.io/v1beta1', ['CertificateSigningRequest'], 19, 22, 'certificates.k8s.io/v1'),
+    ('coordination.k8s.io/v1beta1', ['Lease'], 19, 22, 'coordination.k8s.io/v1'),
+    ('rbac.authorization.k8s.io/v1beta1', ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'], 17, 22,
+     'rbac.authorization.k8s.io/v1'),
+    ('scheduling.k8s.io/v1beta1', ['PriorityClass'], 14, 22, 'scheduling.k8s.io/v1'),
+    ('storage.k8s.io/v1beta1', ['CSIDriver', 'CSINode', 'StorageClass', 'VolumeAttachment'], 19, 22,
+     'storage.k8s.io/v1'),
+    ('batch/v1beta1', ['CronJob'], 21, 25, 'batch/v1'),
+    ('discovery.k8s.io/v1beta1', ['EndpointSlice'], 21, 25, 'discovery.k8s.io/v1'),
+    ('events.k8s.io/v1beta1', ['Event'], 22, 25, 'events.k8s.io/v1'),
+    ('autoscaling/v2beta1', ['HorizontalPodAutoscaler'], 22, 25, 'autoscaling/v2'),
+    ('policy/v1beta1', ['PodDisruptionBudget'], 21, 25, 'policy/v1'),
+    ('policy/v1beta1', ['PodSecurityPolicy'], 21, 25, None),
+    ('node.k8s.io/v1beta1', ['RuntimeClass'], 22, 25, 'node.k8s.io/v1'),
+    ('autoscaling/v2beta2', ['HorizontalPodAutoscaler'], 23, 26, 'autoscaling/v2'),
+    ('flowcontrol.apiserver.k8s.io/v1beta1', ['FlowSchema', 'PriorityLevelConfiguration'], 23, 26,
+     'flowcontrol.apiserver.k8s.io/v1beta2'),
+    ('storage.k8s.io/v1beta1', ['CSIStorageCapacity'], 24, 27, 'storage.k8s.io/v1'),
+    ('flowcontrol.apiserver.k8s.io/v1beta2', ['FlowSchema', 'PriorityLevelConfiguration'], 26, 29,
+     'flowcontrol.apiserver.k8s.io/v1beta3'),
+    ('flowcontrol.apiserver.k8s.io/v1beta3', ['FlowSchema', 'PriorityLevelConfiguration'], 29, 32,
+     'flowcontrol.apiserver.k8s.io/v1'),
+]
+
+
+def deprecation_warning(minor, gv, kind):
+    """The text of the Warning header release 1.<minor> sends for gv/kind, or None (warnings began in 1.19)."""
+    if int(minor) < 19:
+        return None
+    for dgv, kinds, deprecated, removed, replacement in DEPRECATIONS:
+        if dgv == gv and kind in kinds and int(minor) >= deprecated:
+            msg = '%s %s is deprecated in v1.%d+' % (gv, kind, deprecated)
+            if removed:
+                msg += ', unavailable in v1.%d+' % removed
+            if replacement:
+                msg += '; use %s %s' % (replacement, kind)
+            return msg
+    return None

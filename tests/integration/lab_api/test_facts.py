@@ -89,3 +89,18 @@ def test_preferred_versions():
     assert apis.preferred_versions(21)['policy'] == 'policy/v1'
     assert apis.group_versions(24)['autoscaling'] == ['v2', 'v1', 'v2beta2', 'v2beta1']
     assert 'extensions' not in apis.group_versions(22)
+
+
+def test_deprecation_warnings():
+    assert apis.deprecation_warning(18, 'extensions/v1beta1', 'Ingress') is None  # no warnings before 1.19
+    assert apis.deprecation_warning(20, 'extensions/v1beta1', 'Ingress') == (
+        'extensions/v1beta1 Ingress is deprecated in v1.14+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress')
+    assert apis.deprecation_warning(20, 'batch/v1beta1', 'CronJob') is None  # deprecated from 1.21
+    assert apis.deprecation_warning(24, 'policy/v1beta1', 'PodSecurityPolicy') == (
+        'policy/v1beta1 PodSecurityPolicy is deprecated in v1.21+, unavailable in v1.25+')
+    # every deprecation with a removal agrees with the served table: served until, not from, its removal
+    for gv, kinds, _dep, removed, _repl in apis.DEPRECATIONS:
+        for kind in kinds:
+            if removed:
+                assert kind in apis.served(removed - 1).get(gv, []), (gv, kind)
+                assert kind not in apis.served(removed).get(gv, []), (gv, kind)

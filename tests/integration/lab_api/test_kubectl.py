@@ -180,3 +180,26 @@ def test_kubectl_everyday_commands(lab_factory):
     k('delete', 'namespace', 'daily')
     assert lab.call('GET', '/api/v1/namespaces/daily')[0] == 404
     assert lab.call('GET', '/api/v1/namespaces/daily/pods')[1]['items'] == []
+
+
+@pytest.mark.skipif(not KUBECTL_MINORS, reason='no kubectl 1.27-1.33 on this machine')
+def test_deprecation_warnings_and_componentstatuses(lab_factory):
+    """1.19+ warn on a deprecated version (Warning header, printed by kubectl); 1.15 does not."""
+    lab = lab_factory('1.21.14')
+    minor = KUBECTL_MINORS[0]
+    pdb = {'metadata': {'name': 'w'}, 'spec': {'minAvailable': 1, 'selector': {'matchLabels': {'a': 'b'}}}}
+    assert lab.call('POST', '/apis/policy/v1beta1/namespaces/default/poddisruptionbudgets', pdb)[0] == 201
+    p = lab.kubectl('get', 'poddisruptionbudgets.v1beta1.policy', 'w', minor=minor)
+    assert ('Warning: policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+, unavailable in v1.25+; '
+            'use policy/v1 PodDisruptionBudget') in p.stderr
+    assert 'Warning' not in lab.kubectl('get', 'poddisruptionbudgets.v1.policy', 'w', minor=minor).stderr
+    p = lab.kubectl('get', 'componentstatuses', minor=minor)
+    assert 'Warning: v1 ComponentStatus is deprecated in v1.19+' in p.stderr
+    assert 'etcd-0' in p.stdout and 'Healthy' in p.stdout
+    old = lab_factory('1.15.12')
+    code, raw = old.raw('GET', '/apis/extensions/v1beta1/namespaces/default/deployments')
+    assert code == 200
+    import urllib.request
+    req = urllib.request.Request(old.url + '/apis/extensions/v1beta1/namespaces/default/deployments')
+    with urllib.request.urlopen(req, context=old.ssl_context()) as r:
+        assert r.headers.get('Warning') is None
