@@ -9,7 +9,8 @@ Fault markers (directory /etc/kubernetes/lab-faults, or $LAB_FAULTS_DIR):
 - kubelet-never-ready: the Ready condition stays False (a marker that lists versions or minors,
   e.g. "1.31.14" or "v1.31", applies only to kubelets of those).
 - kubelet-strict-checkpoints: refuse to start when a checkpoint (cpu_manager_state,
-  memory_manager_state, device-plugins/kubelet_internal_checkpoint) was written by an older minor.
+  memory_manager_state, device-plugins/kubelet_internal_checkpoint) was written by an older minor;
+  checkpoint names in the marker limit it to those, versions to kubelets of those versions.
 """
 
 import json
@@ -34,16 +35,25 @@ def faults_dir(env=None):
     return (env or os.environ).get("LAB_FAULTS_DIR", FAULTS_DIR)
 
 
-def fault_on(name, env=None, version=None):
-    """A marker switches the fault on; when it holds versions or minors ("1.31.14", "v1.31", one per
-    word) it applies only to kubelets of those, so a switched-back kubelet is not affected."""
+def fault_words(name, env=None):
+    """None when the marker is absent, else the words it holds (possibly none)."""
     path = os.path.join(faults_dir(env), name)
     if not os.path.exists(path):
+        return None
+    return _read(path).split()
+
+
+def fault_on(name, env=None, version=None):
+    """A marker switches the fault on; when it holds versions or minors ("1.31.14", "v1.31", one per
+    word) it applies only to kubelets of those, so a switched-back kubelet is not affected. Other
+    words (checkpoint names for kubelet-strict-checkpoints) do not restrict the version."""
+    words = fault_words(name, env)
+    if words is None:
         return False
-    words = [w.lstrip("v") for w in _read(path).split()]
-    if not words or version is None:
+    versions = [w.lstrip("v") for w in words if w.lstrip("v")[:1].isdigit()]
+    if not versions or version is None:
         return True
-    return any(version == w or version.startswith(w + ".") for w in words)
+    return any(version == w or version.startswith(w + ".") for w in versions)
 
 
 def _read(path, default=""):
@@ -83,11 +93,14 @@ def _checkpoint_body(name, version):
     return body
 
 
-def check_checkpoints(root_dir, version, minor, strict):
-    """Returns an error message when strict and a checkpoint was written by an older minor."""
+def check_checkpoints(root_dir, version, minor, strict, only=None):
+    """Returns an error message when strict and a checkpoint was written by an older minor (the
+    first one, in the order the kubelet's managers start; `only` limits the check to those names)."""
     if not strict:
         return None
     for name in kfacts.CHECKPOINT_FILES:
+        if only and name not in only and os.path.basename(name) not in only:
+            continue
         path = os.path.join(root_dir, name)
         if not os.path.exists(path):
             continue
@@ -513,7 +526,10 @@ class Kubelet(object):
 
 def run(opts):
     root = opts.get("root-dir", "/var/lib/kubelet")
-    error = check_checkpoints(root, opts.version, opts.minor, fault_on(STRICT_CHECKPOINTS, opts.env, opts.version))
+    words = fault_words(STRICT_CHECKPOINTS, opts.env) or []
+    only = [w for w in words if not w.lstrip("v")[:1].isdigit()]
+    error = check_checkpoints(root, opts.version, opts.minor, fault_on(STRICT_CHECKPOINTS, opts.env, opts.version),
+                              only)
     if error:
         klog.error(error, "kubelet.go:1480")
         return 1

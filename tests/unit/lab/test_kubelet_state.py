@@ -153,6 +153,14 @@ def test_strict_checkpoints_refuse_to_start(tmp_path):
     opts = cli.Options("kubelet", "1.31.14", {"root-dir": str(root), "kubeconfig": "unused"},
                        env={"LAB_FAULTS_DIR": str(faults)})
     assert kubelet.run(opts) == 1
+    # A marker naming one checkpoint refuses only that one; one naming another version does not apply.
+    (faults / kubelet.STRICT_CHECKPOINTS).write_text("memory_manager_state")
+    assert kubelet.run(opts) == 1
+    os.rename(str(root / "memory_manager_state"), str(root / "memory_manager_state.old"))
+    only_memory = kubelet.fault_words(kubelet.STRICT_CHECKPOINTS, opts.env)
+    assert kubelet.check_checkpoints(str(root), "1.31.14", 31, True, only_memory) is None
+    (faults / kubelet.STRICT_CHECKPOINTS).write_text("v1.32")
+    assert not kubelet.fault_on(kubelet.STRICT_CHECKPOINTS, opts.env, "1.31.14")
 
 
 def _crictl(root, *args):
