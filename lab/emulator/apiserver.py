@@ -1,22 +1,40 @@
 """The emulated kube-apiserver of the rehearsal lab.
 
-Serves, over HTTPS with client-certificate (and optional token-file) authentication, what the release
-it claims to be serves where clients can observe it: /healthz /livez /readyz /version, discovery of
-exactly that release's group/versions (lab.facts.apis), the resources in the real etcd (store.py) as
-JSON under /registry/<plural>/<namespace>/<name> (group-qualified for apiextensions, apiregistration
-and custom resources), each object stored in the group/version it was last written with and
-converted on read; list (label and field selectors, limit/continue), watch, get, create, update,
-patch (JSON, merge, strategic merge, server-side apply), delete, status and scale subresources,
-eviction honouring PodDisruptionBudgets, managedFields.
+Serves, over HTTPS with client-certificate (and optional --token-auth-file) authentication, what the
+release it claims to be serves where clients can observe it:
+- /healthz, /livez and /readyz (the last two from 1.16; healthz and readyz fail while etcd does not
+  answer), /version (gitVersion vX.Y.Z, goVersion of that release);
+- discovery of exactly that release's group/versions and resources (lab.facts.apis), 404 for others;
+  plain APIVersions/APIGroupList (clients fall back from aggregated discovery); /openapi/v3 (1.24+)
+  and /openapi/v2 (protobuf) documents minimal but enough for kubectl's apply and field validation;
+- objects in the real etcd (store.py, the gRPC JSON gateway) as JSON under
+  /registry/<plural>/<namespace>/<name> (group-qualified for apiextensions, apiregistration and custom
+  resources), each stored in the group/version it was last written with (a status write keeps it) and
+  converted on read (apps/v1 <-> extensions/v1beta1, Ingress, HPA, Event, CRD v1beta1 <-> v1 ...), with
+  the defaults of the version written (api_objects.py);
+- list (labelSelector, fieldSelector, limit/continue on etcd revisions), watch (JSON event stream,
+  Table rows for kubectl get -w), get, create, update (409 on a stale resourceVersion), patch (JSON,
+  merge, strategic merge, server-side apply), delete (background propagation to owned objects,
+  finalizers honoured), deletecollection, status/scale/binding subresources, eviction honouring
+  PodDisruptionBudgets (429 with upstream's message), managedFields per manager and apiVersion,
+  server-side printing (Table) for kubectl get, deprecation Warning headers (1.19+);
+- authorization: system:masters, the node and component identities by fixed rules, everyone else by
+  the stored RBAC objects (bootstrap cluster-admin/admin/edit/view); AlwaysAllow without the flag.
 
 Entry points: run(opts) (lab.emulator.cli Options) and main(version, flags) with flags a dict of
-the real kube-apiserver's flags (names without dashes: {'secure-port': '6443', ...}).
+the real kube-apiserver's flags (names without dashes: {'secure-port': '6443', ...}). Flags used:
+bind-address, secure-port, advertise-address, tls-cert-file, tls-private-key-file, client-ca-file,
+token-auth-file, etcd-servers, etcd-cafile, etcd-certfile, etcd-keyfile, etcd-prefix (/registry only),
+service-cluster-ip-range, service-node-port-range, authorization-mode, runtime-config
+(storagemigration.k8s.io/v1alpha1 on 1.30+), insecure-port/insecure-bind-address (before 1.24), v
+(every request is logged at 3, like upstream's httplog). Others are accepted and ignored.
 Stdlib + PyYAML only: it runs inside the lab hosts.
 
 Deviations a client could notice (kept on purpose, small):
 - a client certificate from another CA fails the TLS handshake (upstream completes it and answers 401);
-- no protobuf, no aggregated discovery (406 -> clients fall back to plain discovery), no /openapi/v2;
-- DELETE removes at once (no graceful termination; finalizers are honoured).
+- JSON only, except the protobuf bodies newer kubectl sends for `create` of a few kinds (api_proto.py);
+- DELETE removes at once (no graceful termination period);
+- no field validation against the schemas (fieldValidation=Strict is accepted, unknown fields kept).
 """
 
 import datetime

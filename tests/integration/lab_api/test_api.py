@@ -434,3 +434,41 @@ def test_services_get_cluster_ips_and_node_ports(lab29):
     assert s2['spec']['ports'][0]['nodePort'] == 30001 and s2['spec']['clusterIP'] != ip
     ep = lab29.call('GET', '/api/v1/namespaces/default/endpoints/kubernetes')[1]
     assert ep['subsets'][0]['addresses'] == [{'ip': '127.0.0.1'}]
+
+
+def test_mixed_versions_share_etcd(lab15, tmp_path):
+    """Mid-upgrade: a 1.16 apiserver on the same etcd reads what 1.15 stored as extensions/v1beta1."""
+    import subprocess
+    import sys
+    from conftest import ROOT, free_port
+    code, _d = lab15.call('POST', '/apis/extensions/v1beta1/namespaces/default/deployments',
+                          deployment('mixed', api='extensions/v1beta1', selector=False))
+    assert code == 201
+    port = free_port()
+    flags = [f for f in lab15.apiserver_flags() if not f.startswith('--secure-port=')]
+    log = open(str(tmp_path / 'apiserver-116.log'), 'wb')
+    p = subprocess.Popen([sys.executable, '-m', 'lab.emulator', 'kube-apiserver', '--lab-version=1.16.15',
+                          '--secure-port=%d' % port] + flags, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = lab15.url
+    try:
+        lab15.url = 'https://127.0.0.1:%d' % port
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if lab15.raw('GET', '/readyz', cert=None)[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert lab15.call('GET', '/version')[1]['gitVersion'] == 'v1.16.15'
+        assert lab15.call('GET', '/apis/extensions/v1beta1/namespaces/default/deployments/mixed')[0] == 404
+        code, d = lab15.call('GET', '/apis/apps/v1/namespaces/default/deployments/mixed')
+        assert code == 200 and d['spec']['selector'] == {'matchLabels': {'app': 'mixed'}}
+        assert json.loads(lab15.store.get('/registry/deployments/default/mixed').value)['apiVersion'] == \
+            'extensions/v1beta1'
+        ep = lab15.call('GET', '/api/v1/namespaces/default/endpoints/kubernetes')[1]
+        assert ep['subsets'][0]['addresses'] == [{'ip': '127.0.0.1'}]
+    finally:
+        lab15.url = url
+        p.terminate()
+        p.wait(10)
