@@ -16,8 +16,6 @@ DATA_DIR = "/var/lib/etcd/default"
 CLIENT_PORT = 2379
 PEER_PORT = 2380
 TOKEN = "clusterops-lab"
-# DNS name in the apiserver's etcd client certificate (the etcd-refuse-snapshots fault admits only it).
-APISERVER_CLIENT_NAME = "kube-apiserver-etcd-client"
 # Where etcd 3.4 keeps its bbolt database inside the data dir.
 DB_RELPATH = "member/snap/db"
 

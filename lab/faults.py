@@ -5,19 +5,20 @@
 - kubelet-never-ready --host H / kubelet-strict-checkpoints --host H: marker files in
   /etc/kubernetes/lab-faults/ on H that the emulated kubelet reads.
 - host-offline --host H: H's veth leaves the bridge and goes down; H keeps running but nothing reaches it.
-- etcd-refuse-snapshots --host H: H's etcd member is restarted with
-  --client-cert-allowed-hostname=kube-apiserver-etcd-client (a drop-in), so it accepts only the
-  apiserver's etcd client certificate: the apiserver keeps reading and writing through it, while
-  `etcdctl snapshot save` with the operator's certificate (inventory etcd_cert) is refused at the
-  TLS handshake ("bad certificate"; etcdctl reports "context deadline exceeded" when its
-  --command-timeout runs out, and 3.4's `snapshot save` without that flag waits forever). Any other etcdctl call to that member is refused too; the
-  other members answer. (Making the database file unreadable, so that only the snapshot's second
-  open fails, was tried: etcd 3.4 ignores that error and loops, so the snapshot hangs instead of failing.)
+- etcd-refuse-snapshots --host H: H's etcd member is restarted with a client CRL (drop-in setting
+  ETCD_CLIENT_CRL_FILE) that revokes the operators' etcd client certificates (/etc/etcd/pki/client.crt
+  of every control-plane host, the inventory's etcd_cert). The member keeps serving the apiserver
+  (its own certificate) and its gRPC gateway (the member's server certificate), and the other members
+  accept the operator; `etcdctl snapshot save` with etcd_cert against H is refused at the TLS
+  handshake ("bad certificate" in H's log), which etcdctl reports as "context deadline exceeded"
+  once its --command-timeout runs out (3.4's `snapshot save` without that flag waits forever).
+  Tried and dropped: an unreadable bbolt file (etcd 3.4 ignores the reopen error and loops) and
+  --client-cert-allowed-hostname (it also breaks the member's own gRPC gateway).
 """
 
 import os
 
-from lab import etcd, machines, mirror, net, provision, state
+from lab import etcd, machines, mirror, net, pki, provision, state
 
 FAULTS = ("binary-exits", "kubelet-never-ready", "kubelet-strict-checkpoints", "host-offline", "etcd-refuse-snapshots")
 MARKERS = {"kubelet-never-ready": "kubelet-never-ready", "kubelet-strict-checkpoints": "kubelet-strict-checkpoints"}
@@ -47,12 +48,24 @@ def marker_path(host, marker):
 
 
 ETCD_FAULT_DROPIN = "/etc/systemd/system/etcd.service.d/lab-fault-refuse-snapshots.conf"
+ETCD_FAULT_CRL = f"{etcd.PKI_DIR}/lab-fault-operators.crl"
 
 
 def etcd_fault_dropin():
     # Environment= is read before the unit's EnvironmentFile, which does not set this variable.
-    return ("# lab fault etcd-refuse-snapshots: only the apiserver's etcd client certificate is accepted\n"
-            f"[Service]\nEnvironment=ETCD_CLIENT_CERT_ALLOWED_HOSTNAME={etcd.APISERVER_CLIENT_NAME}\n")
+    return ("# lab fault etcd-refuse-snapshots: the operators' etcd client certificates are revoked here\n"
+            f"[Service]\nEnvironment=ETCD_CLIENT_CRL_FILE={ETCD_FAULT_CRL}\n")
+
+
+def operator_crl(st):
+    """A CRL (PEM) from the lab CA revoking /etc/etcd/pki/client.crt of every control-plane host."""
+    ca = pki.CA.load_or_create(state.PKI_DIR)
+    serials = []
+    for name, role, _ip in st["topology"]:
+        if role == "control-plane":
+            with open(os.path.join(machines.root_of(name), etcd.PKI_DIR.lstrip("/"), "client.crt"), "rb") as fh:
+                serials.append(pki.load_cert(fh.read()).serial_number)
+    return pki.crl_pem(ca, serials)
 
 
 def apply(st, name, host=None, component=None, version=None, restore=False):
@@ -91,10 +104,14 @@ def apply(st, name, host=None, component=None, version=None, restore=False):
             ip = _host(st, host, "control-plane")[2]
             dropin = os.path.join(machines.root_of(host), ETCD_FAULT_DROPIN.lstrip("/"))
             if restore:
-                if os.path.exists(dropin):
-                    os.unlink(dropin)
+                for path in (dropin, os.path.join(machines.root_of(host), ETCD_FAULT_CRL.lstrip("/"))):
+                    if os.path.exists(path):
+                        os.unlink(path)
             else:
-                machines.put(machines.root_of(host), ETCD_FAULT_DROPIN, etcd_fault_dropin())
+                root = machines.root_of(host)
+                uid, gid = etcd.etcd_ids(root)
+                os.chown(machines.put(root, ETCD_FAULT_CRL, operator_crl(st)), uid, gid)
+                machines.put(root, ETCD_FAULT_DROPIN, etcd_fault_dropin())
             proc = machines.ssh(state.SSH_KEY, ip, "systemctl daemon-reload && systemctl restart etcd",
                                 timeout=60, check=False)
             if proc.returncode != 0:

@@ -120,6 +120,18 @@ class CA:
         return key_pem(key), cert_pem(cert)
 
 
+def crl_pem(ca, serials, days=VALID_DAYS):
+    """A certificate revocation list signed by CA that revokes SERIALS."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca.cert.subject)
+               .last_update(now - datetime.timedelta(minutes=5)).next_update(now + datetime.timedelta(days=days)))
+    for serial in serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now - datetime.timedelta(minutes=5))
+            .build())
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
 def apiserver_sans(hostname, host_ip, lb_ip):
     dns = [hostname] + list(APISERVER_DNS)
     ips = [host_ip, lb_ip] + list(APISERVER_IPS)

@@ -119,11 +119,6 @@ def write_pki(root, name, role, ip, topology, ca, sa_key_pem, sa_pub_pem):
         for comp in ("apiserver-etcd-client", "apiserver-kubelet-client", "kube-controller-manager",
                      "kube-scheduler", "admin"):
             cn, orgs = pki.component_subject(comp, name)
-            if comp == "apiserver-etcd-client":
-                key, crt = ca.issue(cn, orgs, dns=[etcd.APISERVER_CLIENT_NAME], client=True)
-                put(root, f"{K8S_PKI}/{comp}.key", key, 0o600)
-                put(root, f"{K8S_PKI}/{comp}.crt", crt)
-                continue
             # Also a serving cert: controller-manager and scheduler serve HTTPS with it.
             key, crt = ca.issue(cn, orgs, dns=[name, "localhost"], ips=[ip, "127.0.0.1"], server=True, client=True)
             put(root, f"{K8S_PKI}/{comp}.key", key, 0o600)

@@ -167,21 +167,27 @@ def test_fault_etcd_refuses_snapshots_and_back():
 
 
 def test_fault_binary_exits_keeps_checksum_consistent():
+    url = mirror.artifact_url("1.16.15", "kubelet")
+    fetch = f"python3 -c \"import urllib.request as u; open('/root/k','wb').write(u.urlopen('{url}').read())\" && chmod +x /root/k"
+    with urllib.request.urlopen(url + ".sha256", timeout=10) as resp:
+        good = resp.read().decode().strip()
     assert run_lab("fault", "binary-exits", "--component", "kubelet", "--version", "1.16.15").returncode == 0
     try:
-        url = mirror.artifact_url("1.16.15", "kubelet")
         with urllib.request.urlopen(url, timeout=10) as resp:
             data = resp.read()
         with urllib.request.urlopen(url + ".sha256", timeout=10) as resp:
-            assert hashlib.sha256(data).hexdigest() == resp.read().decode().strip()
-        ssh(node_ip(), f"python3 -c \"import urllib.request as u; open('/root/k','wb').write(u.urlopen('{url}').read())\""
-                       " && chmod +x /root/k")
-        assert ssh(node_ip(), "/root/k --version", check=False).returncode == 1
+            published = resp.read().decode().strip()
+        assert hashlib.sha256(data).hexdigest() == published != good
+        ssh(node_ip(), fetch)
+        # Like the good build it answers --version; started, it exits 1.
+        assert ssh(node_ip(), "/root/k --version").stdout.strip() == "Kubernetes v1.16.15"
+        started = ssh(node_ip(), "timeout 20 /root/k --v=2", check=False)
+        assert started.returncode == 1 and "exits at start" in started.stderr
     finally:
         assert run_lab("fault", "binary-exits", "--component", "kubelet", "--version", "1.16.15",
                        "--restore").returncode == 0
-    assert ssh(node_ip(), f"python3 -c \"import urllib.request as u; open('/root/k','wb').write(u.urlopen('{url}').read())\""
-                          " && /root/k --version").stdout.strip() == "Kubernetes v1.16.15"
+    ssh(node_ip(), fetch)
+    assert ssh(node_ip(), "sha256sum /root/k").stdout.split()[0] == good
 
 
 def test_fault_markers_on_the_node():

@@ -72,3 +72,18 @@ def test_fault_refuses_wrong_host_role():
         assert "control-plane" in str(exc)
     else:
         raise AssertionError("a node has no etcd member")
+
+
+def test_crl_revokes_exactly_the_given_serials(tmp_path):
+    ca = pki.CA.load_or_create(str(tmp_path))
+    revoked = _cert(ca.issue("etcd-client", client=True)[1])
+    kept = _cert(ca.issue("kube-apiserver-etcd-client", client=True)[1])
+    crl = x509.load_pem_x509_crl(pki.crl_pem(ca, [revoked.serial_number]))
+    assert crl.is_signature_valid(ca.cert.public_key())
+    assert crl.get_revoked_certificate_by_serial_number(revoked.serial_number) is not None
+    assert crl.get_revoked_certificate_by_serial_number(kept.serial_number) is None
+
+
+def test_etcd_fault_dropin_points_at_the_crl():
+    text = faults.etcd_fault_dropin()
+    assert "[Service]\nEnvironment=ETCD_CLIENT_CRL_FILE=/etc/etcd/pki/lab-fault-operators.crl\n" in text
