@@ -162,11 +162,14 @@ def main():
         gid = grp.getgrnam(p["group"]).gr_gid if p["group"] else None
     except KeyError as exc:
         module.fail_json(msg="unknown owner or group on this host: %s" % exc)
-    if not os.path.isfile(p["snapshot"]):
-        module.fail_json(msg="snapshot %s does not exist on this host: copy it here first" % p["snapshot"])
+    present = os.path.isfile(p["snapshot"])
     if module.check_mode:
+        # In a rehearsal the copy to this host was itself only simulated.
+        note = "" if present else " (the snapshot is not on this host yet)"
         module.exit_json(changed=True, data_dir=p["data_dir"],
-                         msg="would restore %s into %s as member %s" % (p["snapshot"], p["data_dir"], p["name"]))
+                         msg="would restore %s into %s as member %s%s" % (p["snapshot"], p["data_dir"], p["name"], note))
+    if not present:
+        module.fail_json(msg="snapshot %s does not exist on this host: copy it here first" % p["snapshot"])
     tools = Tools(etcdctl=find_tool(module, "etcdctl", p["etcdctl_path"]),
                   etcdutl=find_tool(module, "etcdutl", p["etcdutl_path"]))
     try:

@@ -178,11 +178,14 @@ def test_backup_failure_stops_the_play_before_anything_else(lab):
 
 
 def test_restore_playbook_brings_back_every_member_at_the_snapshot(lab):
+    """An encrypted backup (drill included), then a disaster, then the restore playbook."""
     cluster, inventory, tmp = lab
     cluster.put_keys(200)
-    rc, out = run_playbook("playbooks/etcd_backup.yml", inventory, "-e", "etcd_backup_drill=false")
+    secret = ["-e", "etcd_backup_passphrase=restore-test-passphrase", "-e", "etcd_restore_passphrase=restore-test-passphrase"]
+    rc, out = run_playbook("playbooks/etcd_backup.yml", inventory, *secret)
     assert rc == 0, out
-    snapshot = [p for p in (tmp / "controller").iterdir() if p.name.endswith(".db")][0]
+    assert "restore-test-passphrase" not in out
+    snapshot = [p for p in (tmp / "controller").iterdir() if p.name.endswith(".db.enc")][0]
     revision, count = cluster.revision_and_count()
     old_cluster_id = json.loads(cluster.ctl("endpoint", "status", "-w", "json").stdout)[0]["Status"]["header"]["cluster_id"]
 
@@ -194,8 +197,15 @@ def test_restore_playbook_brings_back_every_member_at_the_snapshot(lab):
     assert rc != 0 and "etcd_restore_confirm=yes" in out  # refuses without confirmation
 
     rc, out = run_playbook("playbooks/etcd_restore.yml", inventory, "-e", "etcd_restore_snapshot=%s" % snapshot,
-                           "-e", "etcd_restore_confirm=yes")
+                           "-e", "etcd_restore_confirm=yes", *secret, check=True)
     assert rc == 0, out
+    assert cluster.ctl("get", "/registry/after/", "--prefix", "--keys-only").stdout != ""  # check mode changed nothing
+    assert not [p for p in os.listdir(os.path.dirname(cluster.members[0].data_dir)) if "before-restore" in p]
+
+    rc, out = run_playbook("playbooks/etcd_restore.yml", inventory, "-e", "etcd_restore_snapshot=%s" % snapshot,
+                           "-e", "etcd_restore_confirm=yes", *secret)
+    assert rc == 0, out
+    assert "restore-test-passphrase" not in out
     for m in cluster.members:
         data = json.loads(cluster.ctl("get", "", "--prefix", "--keys-only", "--limit=1", "-w", "json",
                                       "--consistency=s", endpoint=m.endpoint).stdout)

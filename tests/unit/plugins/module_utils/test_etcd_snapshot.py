@@ -52,6 +52,18 @@ def test_trailer_ok_in_any_pieces(piece):
     assert r["size"] == len(data)
 
 
+def test_complete_only_at_the_end_of_the_stream():
+    data = snapshot_bytes(BODY)
+    h = TrailerHasher()
+    seen = []
+    for i in range(0, len(data), 4096):
+        h.update(data[i:i + 4096])
+        seen.append(h.complete())
+    assert seen[-1] is True and not any(seen[:-1])
+    h.update(b"more")
+    assert h.complete() is False
+
+
 @pytest.mark.parametrize(
     "data, why",
     [
