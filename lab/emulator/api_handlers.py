@@ -754,7 +754,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.dry_run():
             self.send_json(201, obj)
             return
-        rev = api.store.create(res.key(ns, name), api.encode(obj))
+        rev = api.store.create(res.key(ns, name), api.encode(obj), lease=api.lease_for(res))
         if rev is None:
             d = {'name': name, 'kind': res.plural}
             if res.group:
@@ -862,7 +862,7 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 self.send_json(200, obj)
                 return
-            rev = api.store.update(res.key(ns, name), api.encode(stored), kv.mod_revision)
+            rev = api.store.update(res.key(ns, name), api.encode(stored), kv.mod_revision, lease=api.lease_for(res))
             if rev is None:
                 if verb == 'update' and precondition:
                     raise _apiserver().conflict(res, name)

@@ -453,6 +453,18 @@ class APIServer(object):
             raise not_found(res, name)
         return self.decode(res, kv), kv
 
+    def lease_for(self, res):
+        """Events live --event-ttl (default 1h): an etcd lease, shared by the events of one minute."""
+        if res.kind != 'Event' or res.crd is not None:
+            return 0
+        ttl = parse_duration(self.flags.get('event-ttl'), 3600)
+        with self._ip_lock:
+            lease_id, granted = getattr(self, '_event_lease', (0, 0.0))
+            if not lease_id or time.time() - granted > 60:
+                lease_id, granted = self.store.grant_lease(int(ttl) + 60), time.time()
+                self._event_lease = (lease_id, granted)
+            return lease_id
+
     def namespace_exists(self, ns):
         return self.store.get('/registry/namespaces/' + ns) is not None
 
@@ -775,6 +787,55 @@ def serve(api, ready_callback=None):
     return servers, threads
 
 
+def parse_duration(text, default):
+    """Go duration ('5m0s', '1h', '300s', '0') -> seconds."""
+    import re
+    if text is None or text == '':
+        return default
+    total = 0.0
+    for num, unit in re.findall(r'([0-9.]+)(h|ms|m|s)?', str(text)):
+        total += float(num) * {'h': 3600, 'm': 60, 's': 1, 'ms': 0.001, '': 1}[unit or '']
+    return total
+
+
+COMPACT_REV_KEY = 'compact_rev_key'
+
+
+def compact_once(store, last_time, last_rev):
+    """One step of upstream's compactor (several apiservers agree through compact_rev_key's version):
+    record the current revision; compact to the one recorded an interval ago."""
+    from lab.emulator.store import b64
+    ok, out = store.txn([{'key': b64(COMPACT_REV_KEY), 'target': 'VERSION', 'result': 'EQUAL',
+                          'version': str(last_time)}],
+                        [{'request_put': {'key': b64(COMPACT_REV_KEY), 'value': ''}}],
+                        [{'request_range': {'key': b64(COMPACT_REV_KEY)}}])
+    cur_rev = int(out['header'].get('revision', 0))
+    if not ok:
+        kvs = ((out.get('responses') or [{}])[0].get('response_range') or {}).get('kvs') or [{}]
+        return int(kvs[0].get('version', 0)), cur_rev
+    if last_rev:
+        try:
+            store.compact(last_rev)
+            klog.v(4, 'etcd: compacted rev (%d), endpoints (%s)' % (last_rev, ','.join(
+                e.geturl() for e in store.endpoints)), 'compact.go:141')
+        except StoreError as e:
+            if 'compacted' not in str(e):
+                raise
+    return last_time + 1, cur_rev
+
+
+def compactor(api):
+    interval = parse_duration(api.flags.get('etcd-compaction-interval'), 300)
+    if interval <= 0:
+        return
+    last_time, last_rev = 0, 0
+    while not api.stopping.wait(interval):
+        try:
+            last_time, last_rev = compact_once(api.store, last_time, last_rev)
+        except StoreError as e:
+            klog.warning('etcd compaction failed: %s' % e, 'compact.go:124')
+
+
 def wait_for_etcd(api):
     """Mark ready once etcd answers, then bootstrap; keeps probing (readyz follows etcd)."""
     while not api.stopping.is_set():
@@ -795,6 +856,7 @@ def main(version, flags, stop_event=None):
     servers = serve(api)[0]
     t = threading.Thread(target=wait_for_etcd, args=(api,), daemon=True)
     t.start()
+    threading.Thread(target=compactor, args=(api,), daemon=True).start()
     stop = stop_event or threading.Event()
 
     def on_signal(signum, frame):

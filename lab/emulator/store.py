@@ -164,16 +164,30 @@ class EtcdStore(object):
         out = self.call('/v3/kv/txn', {'compare': list(compare), 'success': list(success), 'failure': list(failure)})
         return bool(out.get('succeeded')), out
 
-    def create(self, key, value):
+    def create(self, key, value, lease=0):
         """Put only if the key does not exist. Returns the new revision, or None if it existed."""
+        put = {'key': b64(key), 'value': b64(value)}
+        if lease:
+            put['lease'] = str(lease)
         ok, out = self.txn([{'key': b64(key), 'target': 'CREATE', 'result': 'EQUAL', 'create_revision': '0'}],
-                           [{'request_put': {'key': b64(key), 'value': b64(value)}}])
+                           [{'request_put': put}])
         return int(out['header'].get('revision', 0)) if ok else None
 
-    def update(self, key, value, mod_revision):
+    def grant_lease(self, ttl):
+        """A new etcd lease of ttl seconds; returns its ID."""
+        return int(self.call('/v3/lease/grant', {'TTL': int(ttl)}).get('ID', 0))
+
+    def compact(self, revision):
+        """Compact the key history up to revision (what the apiserver's compactor does)."""
+        self.call('/v3/kv/compaction', {'revision': int(revision)})
+
+    def update(self, key, value, mod_revision, lease=0):
         """Put only if the key's mod_revision is still mod_revision. Returns the new revision or None."""
+        put = {'key': b64(key), 'value': b64(value)}
+        if lease:
+            put['lease'] = str(lease)
         ok, out = self.txn([{'key': b64(key), 'target': 'MOD', 'result': 'EQUAL', 'mod_revision': str(mod_revision)}],
-                           [{'request_put': {'key': b64(key), 'value': b64(value)}}])
+                           [{'request_put': put}])
         return int(out['header'].get('revision', 0)) if ok else None
 
     def put_many(self, items, max_ops=128):

@@ -472,3 +472,27 @@ def test_mixed_versions_share_etcd(lab15, tmp_path):
         lab15.url = url
         p.terminate()
         p.wait(10)
+
+
+def test_event_ttl_and_compaction(lab29):
+    """Events carry an etcd lease of --event-ttl (+ reuse window); the compactor compacts old revisions."""
+    ev = {'metadata': {'name': 'e1'}, 'involvedObject': {'kind': 'Node', 'name': 'n1'}, 'reason': 'Test',
+          'message': 'hello', 'type': 'Normal'}
+    assert lab29.call('POST', '/api/v1/namespaces/default/events', ev)[0] == 201
+    from lab.emulator.store import b64
+    kv = lab29.store.call('/v3/kv/range', {'key': b64('/registry/events/default/e1')})['kvs'][0]
+    lease = int(kv.get('lease', 0))
+    assert lease
+    ttl = lab29.store.call('/v3/kv/lease/timetolive', {'ID': str(lease)})
+    assert 3600 < int(ttl['TTL']) <= 3660
+    from lab.emulator import apiserver
+    t, rev = apiserver.compact_once(lab29.store, 0, 0)
+    assert t == 1 and rev > 0
+    lab29.store.put('/registry/lab-test/x', '1')
+    lab29.store.put('/registry/lab-test/x', '2')
+    t, rev2 = apiserver.compact_once(lab29.store, t, rev)
+    assert t == 2 and rev2 > rev
+    with pytest.raises(Exception) as e:
+        lab29.store.range('/registry/lab-test/x', revision=rev - 1)
+    assert 'compacted' in str(e.value)
+    lab29.store.delete('/registry/lab-test/x')
