@@ -155,9 +155,11 @@ def small_tmpfs(tmp_path):
         subprocess.run(["umount", str(mnt)], check=True)
 
 
-def test_full_disk_fails_clearly_and_leaves_nothing(etcd1, small_tmpfs, run_module, snapshot_args):
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_full_disk_fails_clearly_and_leaves_nothing(etcd1, small_tmpfs, run_module, snapshot_args, encrypted):
     etcd1.put_keys(600, value_size=4000)  # about 2.4 MB of values, more than the 1 MiB tmpfs
-    res = run_module(etcd_snapshot, snapshot_args(etcd1, small_tmpfs))
+    extra = dict(passphrase="full-disk-passphrase") if encrypted else {}
+    res = run_module(etcd_snapshot, snapshot_args(etcd1, small_tmpfs, **extra))
     assert res["failed"] is True
     assert "no space left on device" in res["msg"].lower()
     assert listing(small_tmpfs) == []
