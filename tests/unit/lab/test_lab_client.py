@@ -36,7 +36,7 @@ def _cert(cn, issuer_key=None, issuer_name=None, ca=False, san=None):
 
 @pytest.fixture(scope="module")
 def pki():
-    ca_key, ca_cert, ca_pem, _ = _cert("test-ca", ca=True)
+    ca_key, ca_cert, ca_pem, _ca_key_pem = _cert("test-ca", ca=True)
     _k, _c, server_pem, server_key = _cert("server", ca_key, ca_cert.subject,
                                            san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
     _k, _c, client_pem, client_key = _cert("client", ca_key, ca_cert.subject)
