@@ -156,8 +156,11 @@ def drill(run, tools, snapshot, secret=None, expected_sha256=None, expected_revi
     """Runs a restore drill; returns the figures or raises SnapshotError on any mismatch."""
     if not tools.etcd:
         raise SnapshotError("the etcd server binary was not found on this host: install etcd-server (Debian) or set etcd_path")
+    if not os.path.isfile(snapshot):
+        raise SnapshotError("snapshot %s does not exist or is not a file" % snapshot)
     started = time.monotonic()
-    work = tempfile.mkdtemp(prefix="etcd-restore-drill-", dir=work_parent)
+    # Beside the snapshot by default: that filesystem had room for it, a small /tmp may not.
+    work = tempfile.mkdtemp(prefix=".etcd-restore-drill-", dir=work_parent or os.path.dirname(os.path.abspath(snapshot)))
     proc = None
     try:
         plain, facts = prepare_plain(snapshot, work, secret, expected_sha256)

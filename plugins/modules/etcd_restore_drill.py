@@ -43,8 +43,8 @@ options:
     description: Key file of an encrypted snapshot.
     type: path
   work_dir:
-    description: Directory in which the temporary restore directory is made (it needs about the snapshot's size
-      twice); the system temporary directory when not given.
+    description: Directory in which the temporary restore directory is made (it needs about twice the snapshot's
+      size); the snapshot's own directory when not given.
     type: path
   etcd_path:
     description: Path of the C(etcd) server binary; searched in C(PATH) and C(/usr/local/bin) when not given.

@@ -58,6 +58,10 @@ def test_snapshot_then_drill_reads_every_key_back(etcd1, tmp_path, run_module, s
     assert drill["key_count"] == N_KEYS
     assert drill["cleaned_up"] is True
     assert listing(drills) == []
+    # By default the drill works beside the snapshot, and leaves nothing there either.
+    drill = run_module(etcd_restore_drill, dict(snapshot=path, expected_revision=snap["revision"]))
+    assert not drill.get("failed"), drill["msg"]
+    assert listing(dest) == [name, name + ".sha256"]
     assert drill["seconds"] > 0
 
 
