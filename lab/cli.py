@@ -269,17 +269,23 @@ def cmd_down(_args):
 
 def host_report(ip, role):
     units = provision.CONTROL_PLANE_COMPONENTS + ("etcd",) if role == "control-plane" else provision.NODE_COMPONENTS
-    script = ("for u in %s; do printf '%%s %%s %%s\\n' $u $(systemctl is-active $u) "
-              "\"$(systemctl show -p ExecStart --value $u 2>/dev/null | sed -n 's/.*path=\\([^ ;]*\\).*/\\1/p')\"; done"
-              % " ".join(units))
+    script = ("for u in %s; do v=$(systemctl show -p ExecStart --value $u 2>/dev/null "
+              "| sed -n 's/.*path=\\([^ ;]*\\).*/\\1/p'); "
+              "[ $u = etcd ] && v=etcd-$(etcd --version | sed -n 's/^etcd Version: //p'); "
+              "printf '%%s %%s %%s\\n' $u $(systemctl is-active $u) \"$v\"; done" % " ".join(units))
     try:
         proc = machines.ssh(state.SSH_KEY, ip, script, timeout=15, check=False)
     except subprocess.TimeoutExpired:
         return None
     if proc.returncode != 0:
         return None
+    return parse_report(proc.stdout)
+
+
+def parse_report(text):
+    """[(unit, state, version)] from the lines `UNIT STATE EXEC-PATH-OR-VERSION` host_report prints."""
     rows = []
-    for line in proc.stdout.splitlines():
+    for line in text.splitlines():
         parts = line.split(" ", 2)
         if len(parts) == 3:
             m = re.search(r"/v(\d+\.\d+\.\d+)/", parts[2])
