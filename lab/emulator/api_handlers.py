@@ -995,7 +995,7 @@ class Handler(BaseHTTPRequestHandler):
             pod, kv = api.get_obj(res, ns, name)
             phase = (pod.get('status') or {}).get('phase')
             if (pod.get('metadata') or {}).get('deletionTimestamp') or phase in ('Succeeded', 'Failed', 'Pending'):
-                self.delete_pod(res, ns, name, kv)
+                self.delete_pod(res, ns, name, kv, body.get('deleteOptions'))
                 self.send_json(201, success)
                 return
             pdb_res = api.resolve('policy', 'v1', 'poddisruptionbudgets') or api.resolve(
@@ -1024,12 +1024,17 @@ class Handler(BaseHTTPRequestHandler):
             if self.dry_run():
                 self.send_json(201, success)
                 return
-            self.delete_pod(res, ns, name, kv)
+            self.delete_pod(res, ns, name, kv, body.get('deleteOptions'))
         self.send_json(201, success)
 
-    def delete_pod(self, res, ns, name, kv):
-        if not self.dry_run():
-            self.api.store.delete(res.key(ns, name))
+    def delete_pod(self, res, ns, name, kv, options=None):
+        """Eviction deletes with the Eviction's deleteOptions (graceful when the pod runs on a node)."""
+        if self.dry_run():
+            return
+        for _attempt in range(10):
+            if kv is None or self.api.delete_pod(res.key(ns, name), kv, options)[2] is not None:
+                return
+            kv = self.api.get_kv(res, ns, name)
 
     # BINDING --------------------------------------------------------------------------------------------------
     def do_binding(self, res, ns, name):
@@ -1126,6 +1131,14 @@ class Handler(BaseHTTPRequestHandler):
             if self.dry_run():
                 self.send_json(200, obj)
                 return
+            if res.kind == 'Pod':
+                deleted, _stored, rev = api.delete_pod(res.key(ns, name), kv, opts)
+                if rev is None:
+                    continue
+                if not deleted:
+                    obj = api.decode(res, api.get_kv(res, ns, name) or kv)
+                self.send_json(200, obj)
+                return
             if res.kind == 'Namespace':
                 if name in _apiserver().SYSTEM_NAMESPACES:
                     raise _apiserver().APIError(403, 'Forbidden', 'namespaces "%s" is forbidden: this namespace may not '
@@ -1175,7 +1188,9 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     continue
                 if any(ref.get('uid') == uid for ref in (o.get('metadata') or {}).get('ownerReferences') or []):
-                    if api.store.delete(kv.key, kv.mod_revision) is not None:
+                    if r.kind == 'Pod':
+                        api.delete_pod(kv.key, kv)
+                    elif api.store.delete(kv.key, kv.mod_revision) is not None:
                         self.delete_dependents(r.kind, o['metadata'].get('uid'), ns, depth + 1)
 
     def delete_namespace_content(self, ns):

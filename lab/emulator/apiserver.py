@@ -33,7 +33,9 @@ Stdlib + PyYAML only: it runs inside the lab hosts.
 Deviations a client could notice (kept on purpose, small):
 - a client certificate from another CA fails the TLS handshake (upstream completes it and answers 401);
 - JSON only, except the protobuf bodies newer kubectl sends for `create` of a few kinds (api_proto.py);
-- DELETE removes at once (no graceful termination period);
+- a pod bound to a node is deleted gracefully (deletionTimestamp, the kubelet finishes it); other
+  objects go at once (finalizers honoured), dependents are deleted in the background by the apiserver
+  itself (upstream's garbage collector lives in kube-controller-manager);
 - no field validation against the schemas (fieldValidation=Strict is accepted, unknown fields kept).
 """
 
@@ -596,6 +598,29 @@ class APIServer(object):
                 if port not in used:
                     return port
         raise APIError(500, 'InternalError', 'Internal error occurred: failed to allocate a nodePort: range is full')
+
+    # --- graceful pod deletion (the kubelet finishes it with gracePeriodSeconds=0) ---------------------
+    def delete_pod(self, key, kv, options=None):
+        """Delete a pod the way upstream's registry does. Returns (deleted, object, revision); revision is
+        None when the pod changed meanwhile (retry)."""
+        stored = json.loads(kv.value)
+        md, spec = stored.setdefault('metadata', {}), stored.get('spec') or {}
+        grace = (options or {}).get('gracePeriodSeconds')
+        if grace is None:
+            grace = spec.get('terminationGracePeriodSeconds', 30)
+        grace = max(int(grace), 0) if int(grace) >= 0 else 1
+        phase = (stored.get('status') or {}).get('phase')
+        if not spec.get('nodeName') or phase in ('Succeeded', 'Failed'):
+            grace = 0  # nothing runs it: no kubelet has to stop anything
+        if grace == 0 and not md.get('finalizers'):
+            return True, stored, self.store.delete(key, kv.mod_revision)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        deadline = (now + datetime.timedelta(seconds=grace)).strftime('%Y-%m-%dT%H:%M:%SZ')
+        if md.get('deletionTimestamp') and md['deletionTimestamp'] <= deadline:
+            return False, stored, kv.mod_revision  # already terminating, no sooner than asked
+        md['deletionTimestamp'] = deadline
+        md['deletionGracePeriodSeconds'] = grace
+        return False, stored, self.store.update(key, self.encode(stored), kv.mod_revision)
 
     # --- componentstatuses (kubectl get cs): probes like upstream's, deprecated since 1.19 ----------------
     def component_statuses(self):

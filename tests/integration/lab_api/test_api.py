@@ -259,13 +259,38 @@ def test_eviction_honours_pdb(lab29):
     assert got['status']['disruptionsAllowed'] == 1 and got['status']['currentHealthy'] == 2
     ev = {'apiVersion': 'policy/v1', 'kind': 'Eviction', 'metadata': {'name': 'db0', 'namespace': 'ev'}}
     assert lab29.call('POST', '/api/v1/namespaces/ev/pods/db0/eviction', ev)[0] == 201
-    assert lab29.call('GET', '/api/v1/namespaces/ev/pods/db0')[0] == 404
+    # bound to a node: graceful, the pod is Terminating until its kubelet finishes it
+    code, db0 = lab29.call('GET', '/api/v1/namespaces/ev/pods/db0')
+    assert code == 200 and db0['metadata']['deletionGracePeriodSeconds'] == 30
     code, st = lab29.call('POST', '/api/v1/namespaces/ev/pods/db1/eviction', dict(ev, metadata={'name': 'db1'}))
     assert code == 429
     assert st['message'] == 'Cannot evict pod as it would violate the pod\'s disruption budget.'
     assert st['details']['causes'] == [{'reason': 'DisruptionBudget',
                                         'message': 'The disruption budget db needs 1 healthy pods and has 1 currently'}]
     assert lab29.call('GET', '/api/v1/namespaces/ev/pods/db1')[0] == 200
+    # what the kubelet does once the containers stopped
+    assert lab29.call('DELETE', '/api/v1/namespaces/ev/pods/db0',
+                      {'gracePeriodSeconds': 0, 'preconditions': {'uid': db0['metadata']['uid']}})[0] == 200
+    assert lab29.call('GET', '/api/v1/namespaces/ev/pods/db0')[0] == 404
+
+
+def test_graceful_pod_deletion(lab29):
+    lab29.call('POST', '/api/v1/namespaces', {'metadata': {'name': 'grace'}})
+    pod = {'metadata': {'name': 'g'}, 'spec': {'containers': [{'name': 'c', 'image': 'x'}]}}
+    assert lab29.call('POST', '/api/v1/namespaces/grace/pods', pod)[0] == 201
+    assert lab29.call('DELETE', '/api/v1/namespaces/grace/pods/g')[0] == 200   # unscheduled: at once
+    assert lab29.call('GET', '/api/v1/namespaces/grace/pods/g')[0] == 404
+    pod['spec']['nodeName'] = 'n1'
+    pod['spec']['terminationGracePeriodSeconds'] = 45
+    assert lab29.call('POST', '/api/v1/namespaces/grace/pods', pod)[0] == 201
+    code, p = lab29.call('DELETE', '/api/v1/namespaces/grace/pods/g')
+    assert code == 200 and p['metadata']['deletionGracePeriodSeconds'] == 45 and p['metadata']['deletionTimestamp']
+    code, p = lab29.call('DELETE', '/api/v1/namespaces/grace/pods/g', {'gracePeriodSeconds': 5})
+    assert p['metadata']['deletionGracePeriodSeconds'] == 5          # shortened, never lengthened
+    code, p = lab29.call('DELETE', '/api/v1/namespaces/grace/pods/g', {'gracePeriodSeconds': 60})
+    assert p['metadata']['deletionGracePeriodSeconds'] == 5
+    assert lab29.call('DELETE', '/api/v1/namespaces/grace/pods/g', {'gracePeriodSeconds': 0})[0] == 200
+    assert lab29.call('GET', '/api/v1/namespaces/grace/pods/g')[0] == 404
 
 
 def test_server_side_apply_and_managed_fields(lab29):

@@ -21,8 +21,11 @@ spec:
 
 
 def running_pod(lab, ns, name, node, labels=None, owner=None):
+    """A pod as a kubelet reports it Running and Ready. No kubelet runs here to finish a graceful
+    deletion, so its grace period is 0: eviction removes it at once."""
     pod = {'metadata': {'name': name, 'labels': labels or {}},
-           'spec': {'nodeName': node, 'containers': [{'name': 'c', 'image': 'busybox:1.36'}]}}
+           'spec': {'nodeName': node, 'terminationGracePeriodSeconds': 0,
+                    'containers': [{'name': 'c', 'image': 'busybox:1.36'}]}}
     if owner:
         pod['metadata']['ownerReferences'] = [owner]
     code, body = lab.call('POST', '/api/v1/namespaces/%s/pods' % ns, pod)
