@@ -126,14 +126,19 @@ def main():
         # The schedulers, controller-managers and kubelets watch pods: let them catch up first, so
         # the list is timed, not their backlog.
         results["settle_seconds"] = settle()
-        started = time.monotonic()
-        total, pages = list_all(core, args.page)
-        results["list_seconds"] = round(time.monotonic() - started, 2)
+        # Three runs: this machine's cores are shared, so one run alone says little; the median counts.
+        runs = []
+        for _run in range(3):
+            started = time.monotonic()
+            total, pages = list_all(core, args.page)
+            runs.append(round(time.monotonic() - started, 2))
+            if total != args.pods:
+                sys.exit(f"listed {total} pods, expected {args.pods}")
+        results["list_runs_seconds"] = runs
+        results["list_seconds"] = sorted(runs)[1]
         results["listed"], results["pages"] = total, pages
         print(f"listed {total} pods in {pages} pages of {args.page} with the official client: "
-              f"{results['list_seconds']} s (target < {LIST_TARGET_S} s)", flush=True)
-        if total != args.pods:
-            sys.exit(f"listed {total} pods, expected {args.pods}")
+              f"median {results['list_seconds']} s of {runs} (target < {LIST_TARGET_S} s)", flush=True)
     finally:
         proc = lab("down")
         print("lab down:", "ok" if proc.returncode == 0 else proc.stderr.strip())

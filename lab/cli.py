@@ -364,4 +364,6 @@ def main(argv=None):
     except (LabError, net.NetError, machines.MachineError, etcd.EtcdError, mirror.MirrorError, image.ImageError,
             faults.FaultError, api.ApiError) as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
+        if args.cmd == "up" and state.load():
+            print("lab: what `up` made so far is recorded; `python -m lab down` removes it", file=sys.stderr)
         return 2
