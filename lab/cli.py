@@ -328,7 +328,7 @@ def cmd_fault(args):
     if not st or st.get("phase") != "up":
         raise LabError("no lab is up: run `python -m lab up` first")
     msg = faults.apply(st, args.fault, host=args.host, component=args.component, version=args.version,
-                       restore=args.restore)
+                       restore=args.restore, only=args.only or ())
     state.save(st)
     log(msg)
     return 0
@@ -352,6 +352,8 @@ def parser():
     f.add_argument("--host", help="lab host (cp1, node2, ...)")
     f.add_argument("--component", help="binary-exits: the component")
     f.add_argument("--version", help="binary-exits: the version in the mirror")
+    f.add_argument("--only", action="append", metavar="WORD",
+                   help="kubelet markers: limit the fault to this version/minor (v1.16) or checkpoint name; repeatable")
     f.add_argument("--restore", action="store_true", help="switch the fault off")
     return p
 

@@ -2,8 +2,10 @@
 
 - binary-exits --component C --version V: the mirror serves a build of C vV that exits 1 at start
   (its .sha256 updated, so checksum verification passes and the failure shows only when it runs).
-- kubelet-never-ready --host H / kubelet-strict-checkpoints --host H: marker files in
-  /etc/kubernetes/lab-faults/ on H that the emulated kubelet reads.
+- kubelet-never-ready --host H / kubelet-strict-checkpoints --host H [--only WORD ...]: marker files
+  in /etc/kubernetes/lab-faults/ on H that the emulated kubelet reads; --only writes versions or
+  minors ("v1.16") that limit the fault to kubelets of those (and, for strict checkpoints,
+  checkpoint names), e.g. a kubelet that fails only after the upgrade, not after a rollback.
 - host-offline --host H: H's veth leaves the bridge and goes down; H keeps running but nothing reaches it.
 - etcd-refuse-snapshots --host H: H's etcd member is restarted with a client CRL (drop-in setting
   ETCD_CLIENT_CRL_FILE) that revokes the operators' etcd client certificates (/etc/etcd/pki/client.crt
@@ -68,7 +70,7 @@ def operator_crl(st):
     return pki.crl_pem(ca, serials)
 
 
-def apply(st, name, host=None, component=None, version=None, restore=False):
+def apply(st, name, host=None, component=None, version=None, restore=False, only=()):
     """Switch fault NAME on (or off); record it in the state dict; return a message."""
     active = st.setdefault("faults", [])
     if name == "list":
@@ -92,8 +94,10 @@ def apply(st, name, host=None, component=None, version=None, restore=False):
                     os.unlink(path)
             else:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
+                # The kubelet reads the marker's words: versions/minors (and, for strict checkpoints,
+                # checkpoint names) restrict the fault; an empty marker applies it to every kubelet.
                 with open(path, "w", encoding="ascii") as fh:
-                    fh.write("set by python -m lab fault\n")
+                    fh.write("".join(f"{w}\n" for w in only))
         elif name == "host-offline":
             _host(st, host)
             if restore:

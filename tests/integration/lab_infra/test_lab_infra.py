@@ -193,10 +193,37 @@ def test_fault_binary_exits_keeps_checksum_consistent():
 def test_fault_markers_on_the_node():
     name = next(n for n, r, _ip in hosts() if r == "node")
     for fault in ("kubelet-never-ready", "kubelet-strict-checkpoints"):
-        assert run_lab("fault", fault, "--host", name).returncode == 0
-        assert ssh(node_ip(), f"test -f /etc/kubernetes/lab-faults/{fault}", check=False).returncode == 0
+        assert run_lab("fault", fault, "--host", name, "--only", "v1.16").returncode == 0
+        assert ssh(node_ip(), f"cat /etc/kubernetes/lab-faults/{fault}").stdout == "v1.16\n"
         assert run_lab("fault", fault, "--host", name, "--restore").returncode == 0
         assert ssh(node_ip(), f"test -e /etc/kubernetes/lab-faults/{fault}", check=False).returncode == 1
+
+
+def test_fault_kubelet_never_ready_makes_the_node_not_ready():
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+    core = client.CoreV1Api(config.new_client_from_config(config_file=state.KUBECONFIG))
+    name = next(n for n, r, _ip in hosts() if r == "node")
+
+    def ready():
+        conds = core.read_node(name).status.conditions or []
+        return [c.status for c in conds if c.type == "Ready"] == ["True"]
+
+    def wait(want, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready() == want:
+                return True
+            time.sleep(1)
+        return False
+
+    assert run_lab("fault", "kubelet-never-ready", "--host", name).returncode == 0
+    try:
+        ssh(node_ip(), "systemctl restart kubelet")
+        assert wait(False), "the node stayed Ready with the kubelet-never-ready marker"
+    finally:
+        assert run_lab("fault", "kubelet-never-ready", "--host", name, "--restore").returncode == 0
+        ssh(node_ip(), "systemctl restart kubelet")
+    assert wait(True), "the node did not come back Ready"
 
 
 def test_status_reports_hosts_and_units():
