@@ -820,6 +820,7 @@ class Handler(BaseHTTPRequestHandler):
                 if apply:
                     applied = self.parse_body(raw, 'application/yaml')
                     self.check_body(res, applied, ns)
+                    self.check_apply_conflicts(res, applied, current)
                 new = self.apply_patch(current, raw, ctype)
                 if not isinstance(new, dict):
                     raise ob.BadRequest('the patch did not produce an object')
@@ -873,6 +874,30 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, obj)
             return
         raise _apiserver().conflict(res, name)
+
+    def check_apply_conflicts(self, res, applied, current):
+        """409 like upstream when an apply would change a field another manager owns, unless force=true;
+        with force the other managers lose those fields."""
+        manager = self.query.get('fieldManager')
+        conflicts = ob.apply_conflicts(applied, current, manager)
+        if not conflicts:
+            return
+        if self.query.get('force') in ('true', '1'):
+            paths = set(ob._changed_paths(applied, current))  # pylint: disable=protected-access
+            others = [e for e in current['metadata'].get('managedFields') or [] if e.get('manager') != manager]
+            ob.drop_fields(others, paths)
+            return
+        causes = [{'reason': 'FieldManagerConflict', 'message': 'conflict with %s' % m, 'field': f}
+                  for f, m in conflicts]
+        lines = ['- %s' % c['message'] + ': ' + c['field'] for c in causes]
+        if len(causes) == 1:
+            msg = 'Apply failed with 1 conflict: %s: %s' % (causes[0]['message'], causes[0]['field'])
+        else:
+            msg = 'Apply failed with %d conflicts: %s' % (len(causes), '\n'.join(lines))
+        d = {'name': current['metadata'].get('name'), 'kind': res.plural, 'causes': causes}
+        if res.group:
+            d['group'] = res.group
+        raise _apiserver().APIError(409, 'Conflict', msg, d)
 
     def merge_update(self, res, current, new, subresource):
         """Keep what a write may not change; bump generation when the spec changed."""
@@ -966,8 +991,10 @@ class Handler(BaseHTTPRequestHandler):
                 obj['spec']['replicas'] = replicas
                 if 'generation' in obj['metadata']:
                     obj['metadata']['generation'] += 1
+            # the scale writer takes .spec.replicas from whoever owned it
+            ob.drop_fields([e for e in obj['metadata'].get('managedFields') or []], [('f:spec', 'f:replicas')])
             ob.record_managed_fields(obj, self.manager(), 'Update', res.gv, _apiserver().now_rfc3339(),
-                                     subresource='scale')
+                                     subresource='scale', fields={'f:spec': {'f:replicas': {}}})
             rev = api.store.update(res.key(ns, name), api.encode(obj), kv.mod_revision)
             if rev is None:
                 continue

@@ -850,7 +850,7 @@ def fields_v1(obj, skip_top=('apiVersion', 'kind', 'status')):
     return top
 
 
-def record_managed_fields(new, manager, operation, api_version, now, subresource=None, applied=None):
+def record_managed_fields(new, manager, operation, api_version, now, subresource=None, applied=None, fields=None):
     """Add or refresh the managedFields entry for this write.
 
     Updates are keyed by manager+operation+apiVersion(+subresource), applies by manager(+subresource),
@@ -859,7 +859,9 @@ def record_managed_fields(new, manager, operation, api_version, now, subresource
     md = new.setdefault('metadata', {})
     entries = [e for e in md.get('managedFields') or [] if isinstance(e, dict)]
     source = applied if applied is not None else new
-    if subresource == 'status':
+    if fields is not None:
+        pass
+    elif subresource == 'status':
         fields = {'f:status': fields_v1({'s': (source.get('status') or {})}, ())['f:s']} if source.get('status') else {}
     else:
         fields = fields_v1(source)
@@ -874,3 +876,82 @@ def record_managed_fields(new, manager, operation, api_version, now, subresource
     entries = [e for e in entries if ident(e) != ident(entry)]
     entries.append(entry)
     md['managedFields'] = entries
+
+
+# --- server-side apply conflicts -----------------------------------------------------------------------------
+def _trie_get(trie, path):
+    cur = trie
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            return None
+        cur = cur[p]
+    return cur
+
+
+def _changed_paths(applied, current, path=(), field=None):
+    """Paths (FieldsV1 keys) of the leaves whose applied value differs from the live object's."""
+    out = []
+    if isinstance(applied, dict):
+        for k, v in applied.items():
+            if path == () and k in ('apiVersion', 'kind', 'status'):
+                continue
+            if path == () and k == 'metadata':
+                for mk in ('labels', 'annotations'):
+                    for lk, lv in ((v or {}).get(mk) or {}).items():
+                        if ((current.get('metadata') or {}).get(mk) or {}).get(lk) != lv:
+                            out.append(('f:metadata', 'f:' + mk, 'f:' + lk))
+                continue
+            cur = current.get(k) if isinstance(current, dict) else None
+            out += _changed_paths(v, cur, path + ('f:' + k,), k)
+        return out
+    if isinstance(applied, list):
+        key = _merge_key(field, applied) if field else None
+        if key and all(isinstance(x, dict) and key in x for x in applied):
+            cur_items = current if isinstance(current, list) else []
+            for item in applied:
+                match = next((c for c in cur_items if isinstance(c, dict) and c.get(key) == item[key]), None)
+                kp = 'k:' + json.dumps({key: item[key]}, separators=(',', ':'))
+                if match is None:
+                    continue  # a new element: nobody owns it yet
+                out += _changed_paths(item, match, path + (kp,), None)
+            return out
+    if applied != current and current is not None:
+        out.append(path)
+    return out
+
+
+def apply_conflicts(applied, current, manager):
+    """[(field path '.spec.replicas', other manager, its apiVersion)] where applying would take a value
+    another manager set (upstream answers 409 unless force=true)."""
+    entries = [e for e in (current.get('metadata') or {}).get('managedFields') or []
+               if not (e.get('manager') == manager and e.get('operation') == 'Apply' and not e.get('subresource'))]
+    out = []
+    for path in _changed_paths(applied, current):
+        for e in entries:
+            if _trie_get(e.get('fieldsV1') or {}, path) is not None:
+                text = ''.join('.' + p[2:] if p.startswith('f:') else '[%s]' % p[2:] for p in path)
+                out.append((text, manager_text(e)))
+    return out
+
+
+def manager_text(e):
+    """How upstream's conflict message names a managedFields entry."""
+    text = '"%s"' % e.get('manager')
+    if e.get('subresource'):
+        text += ' with subresource "%s"' % e['subresource']
+    if e.get('operation') == 'Update':
+        text += ' using %s' % e.get('apiVersion')
+    return text
+
+
+def drop_fields(entries, paths):
+    """Remove the given FieldsV1 paths from other managers' entries (ownership moved by a forced apply)."""
+    for e in entries:
+        for path in paths:
+            node = e.get('fieldsV1') or {}
+            for p in path[:-1]:
+                node = node.get(p) if isinstance(node, dict) else None
+                if node is None:
+                    break
+            if isinstance(node, dict):
+                node.pop(path[-1], None)

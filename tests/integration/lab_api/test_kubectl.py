@@ -1,6 +1,7 @@
 """Real, unmodified kubectl (1.27 to 1.33, whichever this machine has) against the emulated apiserver."""
 
 import json
+import os
 
 import pytest
 
@@ -206,3 +207,28 @@ def test_deprecation_warnings_and_componentstatuses(lab_factory):
     req = urllib.request.Request(old.url + '/apis/extensions/v1beta1/namespaces/default/deployments')
     with urllib.request.urlopen(req, context=old.ssl_context()) as r:
         assert r.headers.get('Warning') is None
+
+
+@pytest.mark.skipif(not KUBECTL_MINORS, reason='no kubectl 1.27-1.33 on this machine')
+def test_server_side_apply_conflicts_after_client_side_apply(lab_factory):
+    """Moving a workload from client-side to server-side apply: a changed field owned by another manager
+    conflicts (409) until --force-conflicts, as upstream."""
+    from lab.facts.versions import last_patch
+    minor = KUBECTL_MINORS[-1]
+    lab = lab_factory(last_patch(minor))
+    manifest = DEPLOY.replace('NAME', 'mover')
+    lab.kubectl('apply', '-f', '-', minor=minor, input=manifest)
+    lab.kubectl('scale', 'deployment/mover', '--replicas=5', minor=minor)   # another manager takes .spec.replicas
+    p = lab.kubectl('apply', '--server-side', '-f', '-', minor=minor, input=manifest, check=False)
+    assert p.returncode != 0
+    # kubectl scale sends no fieldManager: the manager is its User-Agent's program name, as upstream derives it
+    scaler = os.path.basename(find_kubectl(minor))
+    assert ('Apply failed with 1 conflict: conflict with "%s" with subresource "scale" using apps/v1: '
+            '.spec.replicas' % scaler) in p.stderr, p.stderr
+    # unchanged fields do not conflict: same manifest with the live replica count
+    same = manifest.replace('replicas: 2', 'replicas: 5')
+    assert 'serverside-applied' in lab.kubectl('apply', '--server-side', '-f', '-', minor=minor, input=same).stdout
+    p = lab.kubectl('apply', '--server-side', '--force-conflicts', '-f', '-', minor=minor, input=manifest)
+    assert 'serverside-applied' in p.stdout
+    d = lab.call('GET', '/apis/apps/v1/namespaces/default/deployments/mover')[1]
+    assert d['spec']['replicas'] == 2
