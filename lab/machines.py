@@ -93,12 +93,27 @@ def hosts_file(topology):
     return "\n".join(lines) + "\n"
 
 
+def host_keys(root):
+    """A host key of this machine's own (the image's keys would be shared by every host)."""
+    ssh_dir = os.path.join(root, "etc/ssh")
+    for kind in ("rsa", "ecdsa", "ed25519"):
+        for suffix in ("", ".pub"):
+            path = os.path.join(ssh_dir, f"ssh_host_{kind}_key{suffix}")
+            if os.path.lexists(path):
+                os.unlink(path)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@lab",
+                    "-f", os.path.join(ssh_dir, "ssh_host_ed25519_key")], check=True, capture_output=True)
+    # sshd reads every HostKey it is told about; name only the one that exists.
+    put(root, "etc/ssh/sshd_config.d/10-lab-hostkey.conf", "HostKey /etc/ssh/ssh_host_ed25519_key\n")
+
+
 def base_files(root, name, ip, topology, authorized_key):
     put(root, "etc/hostname", name + "\n")
     put(root, "etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
     put(root, "etc/systemd/network/10-host0.network", network_file(ip))
     put(root, "etc/hosts", hosts_file(topology))
     put(root, "root/.ssh/authorized_keys", authorized_key.strip() + "\n", 0o600)
+    host_keys(root)
     os.chmod(os.path.join(root, "root/.ssh"), 0o700)
 
 
