@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -402,6 +403,33 @@ def live_key_count(run, tools, conn, revision):
     return parse_count(out)[1]
 
 
+class StopOnSignal:
+    """Turns SIGTERM, SIGHUP and SIGINT into a SnapshotError while it is active, so that the
+    cleanup of a save runs when the module is stopped (a dropped connection, a killed run)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+    def __init__(self):
+        self._old = {}
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise SnapshotError("stopped by signal %d while saving; the partial snapshot was removed" % signum)
+
+    def __enter__(self):
+        for signum in self.SIGNALS:
+            try:
+                self._old[signum] = signal.signal(signum, self._raise)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self._old.items():
+            signal.signal(signum, handler)
+        return False
+
+
 def save(run, tools, conn, dest, cluster_name, keep=0, secret=None, now=None, timeout=600):
     """Saves, verifies, encrypts (when `secret`), writes NAME.sha256, prunes. Returns the result dict.
 
@@ -409,6 +437,11 @@ def save(run, tools, conn, dest, cluster_name, keep=0, secret=None, now=None, ti
     failure: the work happens in a private temporary directory inside `dest` and the finished files
     are hard-linked into place, which fails instead of overwriting an existing snapshot.
     """
+    with StopOnSignal():
+        return _save(run, tools, conn, dest, cluster_name, keep, secret, now, timeout)
+
+
+def _save(run, tools, conn, dest, cluster_name, keep, secret, now, timeout):
     started = time.monotonic()
     now = now or datetime.datetime.now(datetime.timezone.utc)
     the_plan = plan(dest, cluster_name, keep, secret is not None, now)

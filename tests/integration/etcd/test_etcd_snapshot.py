@@ -1,10 +1,15 @@
 """etcd_snapshot and etcd_restore_drill against a real etcd started on loopback with TLS."""
 
 import hashlib
+import json
 import os
 import shutil
+import signal
+import socket
 import stat
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -253,3 +258,39 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_stopped_module_cleans_up(etcd1, tmp_path, snapshot_args):
+    """SIGTERM (a dropped connection, a killed run) mid-save: a clear failure, no file, no etcdctl left."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    dest = tmp_path / "b"
+    dest.mkdir()
+    # An endpoint that never answers keeps the save waiting (etcdctl 3.4 has no dial timeout there).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        args = snapshot_args(etcd1, dest, endpoint="https://127.0.0.1:%d" % silent.getsockname()[1], dial_timeout=2)
+        argsfile = tmp_path / "args.json"
+        argsfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        env = dict(os.environ, PYTHONPATH=os.path.join(root, ".build", "collections"))
+        proc = subprocess.Popen([sys.executable, os.path.join(root, "plugins", "modules", "etcd_snapshot.py"), str(argsfile)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while not [d for d in os.listdir(dest) if d.startswith(".etcd_snapshot-")]:  # the save has begun
+                assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+            time.sleep(0.5)
+            children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False).stdout.split()
+            assert children  # etcdctl is running
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    result = json.loads(out)
+    assert result["failed"] is True and "stopped by signal 15" in result["msg"], (out, err)
+    assert listing(dest) == []
+    for pid in children:
+        assert not os.path.exists("/proc/%s" % pid) or open("/proc/%s/stat" % pid).read().split(")")[-1].split()[0] == "Z"
