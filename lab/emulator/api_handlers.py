@@ -992,7 +992,7 @@ class Handler(BaseHTTPRequestHandler):
                 if 'generation' in obj['metadata']:
                     obj['metadata']['generation'] += 1
             # the scale writer takes .spec.replicas from whoever owned it
-            ob.drop_fields([e for e in obj['metadata'].get('managedFields') or []], [('f:spec', 'f:replicas')])
+            ob.drop_fields(obj['metadata'].get('managedFields') or [], [('f:spec', 'f:replicas')])
             ob.record_managed_fields(obj, self.manager(), 'Update', res.gv, _apiserver().now_rfc3339(),
                                      subresource='scale', fields={'f:spec': {'f:replicas': {}}})
             rev = api.store.update(res.key(ns, name), api.encode(obj), kv.mod_revision)
