@@ -877,6 +877,8 @@ def wait_for_etcd(api):
 def main(version, flags, stop_event=None):
     """Run until SIGTERM/SIGINT (or stop_event is set). Returns the exit code."""
     klog.set_verbosity(flags.get('v', 0))
+    for name in sorted(flags):  # upstream prints every flag it was given at --v=1
+        klog.v(1, 'FLAG: --%s="%s"' % (name, flags[name]), 'flags.go:64')
     api = APIServer(version, flags)
     servers = serve(api)[0]
     t = threading.Thread(target=wait_for_etcd, args=(api,), daemon=True)
