@@ -521,3 +521,20 @@ def test_event_ttl_and_compaction(lab29):
         lab29.store.range('/registry/lab-test/x', revision=rev - 1)
     assert 'compacted' in str(e.value)
     lab29.store.delete('/registry/lab-test/x')
+
+
+def test_insecure_port_before_1_24(tmp_path):
+    """--insecure-port (gone in 1.24) serves plain HTTP without authentication, as those releases did."""
+    import urllib.request
+    from conftest import Lab, Pki, free_port
+    lab = Lab(str(tmp_path), '1.15.12', Pki(str(tmp_path)))
+    port = free_port()
+    flags = lab.apiserver_flags
+    lab.apiserver_flags = lambda: flags() + ['--insecure-port=%d' % port, '--insecure-bind-address=127.0.0.1']
+    try:
+        lab.start_etcd()
+        lab.start_apiserver()
+        with urllib.request.urlopen('http://127.0.0.1:%d/api/v1/namespaces/kube-system' % port, timeout=10) as r:
+            assert json.loads(r.read())['metadata']['name'] == 'kube-system'
+    finally:
+        lab.stop()
