@@ -28,6 +28,7 @@ from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.etcd_snapsh
     READ_CHUNK,
     Connection,
     SnapshotError,
+    StopOnSignal,
     TrailerHasher,
     count_argv,
     endpoint_status_argv,
@@ -153,7 +154,16 @@ def _tail(path, lines=5):
 
 def drill(run, tools, snapshot, secret=None, expected_sha256=None, expected_revision=None,
           expected_key_count=None, work_parent=None, timeout=120):
-    """Runs a restore drill; returns the figures or raises SnapshotError on any mismatch."""
+    """Runs a restore drill; returns the figures or raises SnapshotError on any mismatch.
+
+    A signal that stops the module stops the throwaway etcd and removes its directory too.
+    """
+    with StopOnSignal():
+        return _drill(run, tools, snapshot, secret, expected_sha256, expected_revision, expected_key_count,
+                      work_parent, timeout)
+
+
+def _drill(run, tools, snapshot, secret, expected_sha256, expected_revision, expected_key_count, work_parent, timeout):
     if not tools.etcd:
         raise SnapshotError("the etcd server binary was not found on this host: install etcd-server (Debian) or set etcd_path")
     if not os.path.isfile(snapshot):

@@ -414,7 +414,7 @@ class StopOnSignal:
 
     @staticmethod
     def _raise(signum, frame):
-        raise SnapshotError("stopped by signal %d while saving; the partial snapshot was removed" % signum)
+        raise SnapshotError("stopped by signal %d; everything this run had made was removed" % signum)
 
     def __enter__(self):
         for signum in self.SIGNALS:

@@ -290,7 +290,7 @@ def test_a_stopped_module_cleans_up(etcd1, tmp_path, snapshot_args):
                 proc.kill()
                 proc.wait()
     result = json.loads(out)
-    assert result["failed"] is True and "stopped by signal 15" in result["msg"], (out, err)
+    assert result["failed"] is True and "stopped by signal 15; everything this run had made was removed" in result["msg"], (out, err)
     assert listing(dest) == []
     for pid in children:
         assert not os.path.exists("/proc/%s" % pid) or open("/proc/%s/stat" % pid).read().split(")")[-1].split()[0] == "Z"
