@@ -142,7 +142,37 @@ def _cs_row(o):
             c.get('message', ''), c.get('error', '')]
 
 
+def _event_row(o):
+    md = o.get('metadata') or {}
+    inv = o.get('involvedObject') or o.get('regarding') or {}
+    last = o.get('lastTimestamp') or o.get('deprecatedLastTimestamp') or o.get('eventTime') or md.get('creationTimestamp')
+    if isinstance(last, str) and '.' in last:
+        last = last.split('.')[0] + 'Z'
+    obj = '%s/%s' % ((inv.get('kind') or '').lower(), inv.get('name', ''))
+    return [human_age(last), o.get('type', ''), o.get('reason', ''), obj, o.get('message') or o.get('note') or '']
+
+
+def _job_row(o):
+    done = (o.get('status') or {}).get('succeeded', 0)
+    return [o['metadata'].get('name'), '%d/%d' % (done, (o.get('spec') or {}).get('completions', 1)),
+            human_age(o['metadata'].get('creationTimestamp'))]
+
+
+def _cronjob_row(o):
+    spec, st = o.get('spec') or {}, o.get('status') or {}
+    return [o['metadata'].get('name'), spec.get('schedule', ''), 'True' if spec.get('suspend') else 'False',
+            len(st.get('active') or []), human_age(st.get('lastScheduleTime')) if st.get('lastScheduleTime')
+            else '<none>', human_age(o['metadata'].get('creationTimestamp'))]
+
+
 TABLES.update({
+    'Event': ([_col('Last Seen'), _col('Type'), _col('Reason'), _col('Object'), _col('Message')], _event_row),
+    'CronJob': ([_col('Name', fmt='name'), _col('Schedule'), _col('Suspend'), _col('Active', 'integer'),
+                 _col('Last Schedule'), _col('Age')], _cronjob_row),
+    'Job': ([_col('Name', fmt='name'), _col('Completions'), _col('Age')], _job_row),
+    'Lease': ([_col('Name', fmt='name'), _col('Holder'), _col('Age')],
+              lambda o: [o['metadata'].get('name'), (o.get('spec') or {}).get('holderIdentity', ''),
+                         human_age(o['metadata'].get('creationTimestamp'))]),
     'ComponentStatus': ([_col('Name', fmt='name'), _col('Status'), _col('Message'), _col('Error')], _cs_row),
     'Service': ([_col('Name', fmt='name'), _col('Type'), _col('Cluster-IP'), _col('External-IP'), _col('Port(s)'),
                  _col('Age')], _service_row),

@@ -186,3 +186,20 @@ def test_human_age(seconds, text):
     now = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
     ts = (now - datetime.timedelta(seconds=seconds)).strftime('%Y-%m-%dT%H:%M:%SZ')
     assert api_tables.human_age(ts, now) == text
+
+
+@pytest.mark.parametrize('kind,obj,cells', [
+    ('Node', {'metadata': {'name': 'n1', 'labels': {'node-role.kubernetes.io/control-plane': ''}},
+              'spec': {'unschedulable': True},
+              'status': {'conditions': [{'type': 'Ready', 'status': 'True'}], 'nodeInfo': {'kubeletVersion': 'v1.15.12'}}},
+     ['n1', 'Ready,SchedulingDisabled', 'control-plane', 'v1.15.12']),
+    ('Pod', {'metadata': {'name': 'p'}, 'spec': {'containers': [{}, {}]},
+             'status': {'phase': 'Running', 'containerStatuses': [{'ready': True, 'restartCount': 2}, {'ready': False}]}},
+     ['p', '1/2', 'Running', 2]),
+    ('Event', {'metadata': {'name': 'e'}, 'type': 'Warning', 'reason': 'Failed',
+               'involvedObject': {'kind': 'Pod', 'name': 'p'}, 'message': 'boom'},
+     ['Warning', 'Failed', 'pod/p', 'boom']),
+])
+def test_table_rows(kind, obj, cells):
+    row = api_tables.to_table(kind, [obj], {})['rows'][0]['cells']
+    assert all(c in row for c in cells), row
