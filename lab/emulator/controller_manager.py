@@ -557,13 +557,21 @@ class ControllerManager(object):
         for pod in self.inf["pods"].list():
             ref = owner_of(pod)
             if ref and ref.get("kind") in ("ReplicaSet", "DaemonSet", "StatefulSet") and ref.get("uid") not in owners \
-                    and pod_active(pod):
+                    and pod_active(pod) and self._owner_gone(pod, ref):
                 self._delete_pod(pod)
         for rs in self.inf["replicasets"].list():
             ref = owner_of(rs)
-            if ref and ref.get("kind") == "Deployment" and ref.get("uid") not in owners:
+            if ref and ref.get("kind") == "Deployment" and ref.get("uid") not in owners and self._owner_gone(rs, ref):
                 meta = rs["metadata"]
                 self.client.delete(path("apps/v1", "replicasets", meta.get("namespace"), meta["name"]))
+
+    def _owner_gone(self, obj, ref):
+        """Ask the API, as the garbage collector does, before deleting a dependent: the cache may
+        not have seen a new owner yet."""
+        resource = {"ReplicaSet": "replicasets", "DaemonSet": "daemonsets", "StatefulSet": "statefulsets",
+                    "Deployment": "deployments"}[ref["kind"]]
+        owner = self.client.get_or_none(path("apps/v1", resource, obj["metadata"].get("namespace"), ref.get("name")))
+        return owner is None or owner["metadata"].get("uid") != ref.get("uid")
 
     def sync_all(self):
         now = time.time()

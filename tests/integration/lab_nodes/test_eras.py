@@ -4,7 +4,7 @@ DaemonSet pods placed by nodeName before 1.12, and a Deployment that gets its po
 
 import pytest
 
-from conftest import wait_until  # noqa: I100 (the local conftest)
+from labnodes_support import wait_until
 
 ERAS = [("1.11.10", "1.10.13"), ("1.21.14", "1.20.15"), ("1.25.16", "1.24.17")]
 

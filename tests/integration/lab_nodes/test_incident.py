@@ -2,7 +2,7 @@
 re-rolls the Deployment (its template gains the field 1.16 defaults, lab/facts/kubelet.py
 INCIDENT_FIELDS) and the 1.15 kubelet fails the new pods; once the kubelet is 1.16 they run."""
 
-from conftest import wait_until  # noqa: I100 (the local conftest)
+from labnodes_support import wait_until
 
 API = "1.16.15"
 

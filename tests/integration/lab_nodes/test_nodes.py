@@ -14,7 +14,7 @@ from lab.emulator import build
 from lab.emulator import runtime_state as rs
 from lab.facts import kubelet as kfacts
 
-from conftest import free_port, wait_until  # noqa: I100 (the local conftest)
+from labnodes_support import free_port, wait_until
 
 API = "1.32.11"
 
