@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time etcd_snapshot's save+verify against a bare `etcdctl snapshot save` of the same database.
 
 Builds a database of at least --size-mib MiB in a throwaway etcd on free loopback ports, then runs
