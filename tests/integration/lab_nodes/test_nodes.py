@@ -113,6 +113,7 @@ def test_daemonset_one_pod_per_node_and_cordon_is_honoured(cluster):
     assert sorted(p["spec"]["nodeName"] for p in items) == ["node1", "node2"]
     # cordon node2: a new pod of the Deployment goes to node1 only
     cluster.call("PATCH", "/api/v1/nodes/node2", {"spec": {"unschedulable": True}})
+    time.sleep(1)  # let the scheduler's node watch see the cordon
     cluster.call("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {"spec": {"replicas": 4}})
     wait_until(lambda: (cluster.call("GET", "/apis/apps/v1/namespaces/default/deployments/web").get("status") or {})
                .get("availableReplicas") == 4, timeout=40, what="4 available")
@@ -151,8 +152,8 @@ def test_kubelet_upgrades_restart_containers_as_facts_say(cluster):
         assert cid != before[key][0], key
         assert restarts == 1, key
         assert label != before[key][2]
-    statuses = [s for p in pods_on(cluster, "node1") for s in p["status"]["containerStatuses"]]
-    assert statuses and all(s["restartCount"] == 1 for s in statuses)
+    wait_until(lambda: all(s["restartCount"] == 1 for p in pods_on(cluster, "node1")
+                           for s in p["status"]["containerStatuses"]), what="restartCount 1 in the pod statuses")
     # 1.31 -> 1.32: same rule: nothing restarts, IDs kept.
     after_132 = _restart_step(cluster, "node1", "1.32.11", after_131)
     assert after_132 == after_131
@@ -170,8 +171,8 @@ def test_node_goes_not_ready_when_heartbeats_stop(cluster):
     wait_until(lambda: running(pods_on(cluster, "node3")), what="pod on node3 running")
     cluster.stop("kubelet-node3")
     wait_until(lambda: ready(node(cluster, "node3")) == "Unknown", timeout=30, what="node3 NotReady (Unknown)")
-    taints = node(cluster, "node3")["spec"].get("taints") or []
-    assert any(t["key"] == "node.kubernetes.io/unreachable" for t in taints)
+    wait_until(lambda: any(t["key"] == "node.kubernetes.io/unreachable"
+                           for t in node(cluster, "node3")["spec"].get("taints") or []), what="unreachable taint")
     wait_until(lambda: not running(pods_on(cluster, "node3")), what="pods of node3 marked not ready")
     cluster.start_kubelet("node3", "1.31.14")
     wait_until(lambda: ready(node(cluster, "node3")) == "True", timeout=30, what="node3 Ready again")
