@@ -130,11 +130,27 @@ def test_backup_playbook_snapshots_a_healthy_follower_fetches_and_drills(lab):
     assert not (tmp / "controller").exists()
     assert not any((tmp / "member-backups").glob("*/*"))
 
-    rc, out = run_playbook("playbooks/etcd_backup.yml", inventory)
+    # A later play sees the result on every host.
+    wrapper = tmp / "backup-then-read.yml"
+    wrapper.write_text(yaml.safe_dump([
+        {"import_playbook": os.path.join(ROOT, "playbooks", "etcd_backup.yml")},
+        {"name": "Read the result", "hosts": "etcd", "gather_facts": False, "tasks": [
+            {"name": "Write it", "ansible.builtin.copy": {"content": "{{ etcd_backup_result | to_json }}",
+                                                         "dest": str(tmp) + "/result-{{ inventory_hostname }}.json",
+                                                         "mode": "0600"}}]},
+    ]))
+    rc, out = run_playbook(str(wrapper), inventory)
     assert rc == 0, out
+    results = [json.loads((tmp / ("result-%s.json" % m.name)).read_text()) for m in cluster.members]
+    assert results[0] == results[1] == results[2]
+    result = results[0]
+    assert (result["revision"], result["key_count"]) == (revision, count)
+    assert result["drill"]["revision"] == revision and result["drill"]["key_count"] == count
+    assert result["controller_path"] == str(tmp / "controller" / os.path.basename(result["path"]))
     leader = leader_name(cluster)
     chosen = [m.name for m in cluster.members if (tmp / "member-backups" / m.name).exists()]
     assert len(chosen) == 1 and chosen[0] != leader, (chosen, leader)
+    assert result["member"] == chosen[0]
     assert "Snapshotting etcd member %s" % chosen[0] in out
     assert "Copy verified" in out
     assert "restore drill: %d keys at revision %d" % (count, revision) in out
