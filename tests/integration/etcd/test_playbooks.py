@@ -135,9 +135,10 @@ def test_backup_playbook_snapshots_a_healthy_follower_fetches_and_drills(lab):
     wrapper.write_text(yaml.safe_dump([
         {"import_playbook": os.path.join(ROOT, "playbooks", "etcd_backup.yml")},
         {"name": "Read the result", "hosts": "etcd", "gather_facts": False, "tasks": [
-            {"name": "Write it", "ansible.builtin.copy": {"content": "{{ etcd_backup_result | to_json }}",
-                                                         "dest": str(tmp) + "/result-{{ inventory_hostname }}.json",
-                                                         "mode": "0600"}}]},
+            {"name": "Write it", "ansible.builtin.copy": {
+                "content": "{{ etcd_backup_result | to_json }}",
+                "dest": str(tmp) + "/result-{{ inventory_hostname }}.json",
+                "mode": "0600"}}]},
     ]))
     rc, out = run_playbook(str(wrapper), inventory)
     assert rc == 0, out
