@@ -24,6 +24,7 @@ _COMMON = {
     "stderrthreshold": ("value", 10, 26, "removed in 1.26 (KEP-2845)"),
     "skip-headers": ("bool", 10, 26, "removed in 1.26 (KEP-2845)"),
     "logging-format": ("value", 19, None, ""),
+    "log-flush-frequency": ("value", 10, None, ""),
 }
 
 FLAGS = {
@@ -254,6 +255,54 @@ FLAGS = {
     # crictl (cri-tools, urfave/cli) has its own global flags; see lab/emulator/crictl.py.
     "crictl": {},
 }
+
+# Common flags of long standing, accepted by every release the lab emulates.
+_MORE = {
+    'kube-apiserver': [
+        'enable-aggregator-routing', 'requestheader-allowed-names', 'requestheader-extra-headers-prefix',
+        'requestheader-group-headers', 'requestheader-username-headers', 'enable-bootstrap-token-auth:bool',
+        'service-account-lookup:bool', 'kubelet-timeout', 'audit-log-format', 'audit-webhook-config-file',
+        'oidc-issuer-url', 'oidc-client-id', 'oidc-username-claim', 'oidc-groups-claim', 'token-auth-file',
+        'tls-cipher-suites', 'tls-min-version', 'storage-media-type', 'etcd-compaction-interval',
+        'delete-collection-workers', 'min-request-timeout', 'authorization-webhook-config-file',
+        'authentication-token-webhook-config-file', 'external-hostname', 'cors-allowed-origins',
+        'default-not-ready-toleration-seconds', 'default-unreachable-toleration-seconds',
+    ],
+    'kube-controller-manager': [
+        'horizontal-pod-autoscaler-sync-period', 'node-cidr-mask-size', 'configure-cloud-routes:bool',
+        'concurrent-service-syncs', 'concurrent-namespace-syncs', 'concurrent-gc-syncs', 'tls-cipher-suites',
+        'tls-min-version', 'requestheader-allowed-names', 'flex-volume-plugin-dir',
+        'large-cluster-size-threshold', 'unhealthy-zone-threshold', 'secondary-node-eviction-rate',
+        'node-eviction-rate', 'attach-detach-reconcile-sync-period',
+    ],
+    'kube-scheduler': [
+        'tls-cipher-suites', 'tls-min-version', 'requestheader-client-ca-file', 'client-ca-file',
+    ],
+    'kubelet': [
+        'tls-cipher-suites', 'tls-min-version', 'event-qps', 'event-burst', 'image-gc-high-threshold',
+        'image-gc-low-threshold', 'volume-plugin-dir', 'protect-kernel-defaults:bool',
+        'streaming-connection-idle-timeout', 'make-iptables-util-chains:bool', 'runtime-cgroups',
+        'kubelet-cgroups', 'system-cgroups', 'enforce-node-allocatable', 'eviction-soft',
+        'eviction-soft-grace-period', 'eviction-pressure-transition-period', 'eviction-minimum-reclaim',
+        'kube-api-qps', 'kube-api-burst', 'sync-frequency', 'file-check-frequency', 'http-check-frequency',
+        'minimum-image-ttl-duration', 'pods-per-core', 'read-only-port', 'container-log-max-size',
+        'container-log-max-files', 'rotate-server-certificates:bool', 'hairpin-mode',
+        'housekeeping-interval', 'node-status-max-images', 'oom-score-adj', 'reserved-cpus',
+        'system-reserved-cgroup', 'kube-reserved-cgroup', 'authentication-token-webhook-cache-ttl',
+        'authorization-webhook-cache-authorized-ttl',
+    ],
+    'kube-proxy': [
+        'ipvs-min-sync-period', 'ipvs-sync-period', 'ipvs-strict-arp:bool', 'ipvs-exclude-cidrs',
+        'iptables-min-sync-period', 'iptables-masquerade-bit', 'conntrack-min',
+        'conntrack-tcp-timeout-established', 'conntrack-tcp-timeout-close-wait', 'oom-score-adj',
+        'nodeport-addresses', 'kube-api-qps', 'kube-api-burst', 'cleanup:bool', 'write-config-to',
+    ],
+}
+
+for _component, _names in _MORE.items():
+    for _spec in _names:
+        _name, _sep, _kind = _spec.partition(":")
+        FLAGS[_component].setdefault(_name, (_kind or "value", 10, None, ""))
 
 for _table in FLAGS.values():
     for _name, _entry in _COMMON.items():
