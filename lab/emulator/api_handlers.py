@@ -843,7 +843,7 @@ class Handler(BaseHTTPRequestHandler):
             op = 'Apply' if apply else 'Update'
             ob.record_managed_fields(obj, self.query.get('fieldManager') or self.manager(), op, res.gv, now,
                                      subresource=subresource if subresource == 'status' else None,
-                                     applied=applied if apply else None)
+                                     applied=applied if apply else None, old=current)
             if obj == current and not apply:
                 self.send_json(200, current)
                 return

@@ -850,15 +850,30 @@ def fields_v1(obj, skip_top=('apiVersion', 'kind', 'status')):
     return top
 
 
-def record_managed_fields(new, manager, operation, api_version, now, subresource=None, applied=None, fields=None):
+def record_managed_fields(new, manager, operation, api_version, now, subresource=None, applied=None, fields=None,
+                          old=None):
     """Add or refresh the managedFields entry for this write.
 
     Updates are keyed by manager+operation+apiVersion(+subresource), applies by manager(+subresource),
-    as upstream's fieldmanager does.
+    as upstream's fieldmanager does.  An Update of an existing object (old given) takes over the fields it
+    changed (other managers lose them) and keeps what that manager owned before.
     """
     md = new.setdefault('metadata', {})
     entries = [e for e in md.get('managedFields') or [] if isinstance(e, dict)]
     source = applied if applied is not None else new
+    if fields is None and old is not None and operation == 'Update' and not subresource:
+        paths = _diff_paths(new, old)
+        drop_fields([e for e in entries if (e.get('manager'), e.get('operation'), e.get('apiVersion')) !=
+                     (manager, operation, api_version)], paths)
+        fields = {}
+        for e in entries:
+            if (e.get('manager'), e.get('operation'), e.get('apiVersion'), e.get('subresource')) == \
+                    (manager, operation, api_version, None):
+                fields = json.loads(json.dumps(e.get('fieldsV1') or {}))
+        for path in paths:
+            node = fields
+            for p in path:
+                node = node.setdefault(p, {})
     if fields is not None:
         pass
     elif subresource == 'status':
@@ -876,6 +891,29 @@ def record_managed_fields(new, manager, operation, api_version, now, subresource
     entries = [e for e in entries if ident(e) != ident(entry)]
     entries.append(entry)
     md['managedFields'] = entries
+
+
+def _diff_paths(new, old, path=()):
+    """FieldsV1 paths of the leaves new sets that old did not have with that value (metadata: labels and
+    annotations only; status never)."""
+    out = []
+    if not isinstance(new, dict):
+        return out
+    for k, v in new.items():
+        if path == () and k in ('apiVersion', 'kind', 'status'):
+            continue
+        o = old.get(k) if isinstance(old, dict) else None
+        if path == () and k == 'metadata':
+            for mk in ('labels', 'annotations'):
+                for lk, lv in ((v or {}).get(mk) or {}).items():
+                    if ((o or {}).get(mk) or {}).get(lk) != lv:
+                        out.append(('f:metadata', 'f:' + mk, 'f:' + lk))
+            continue
+        if isinstance(v, dict) and v:
+            out += _diff_paths(v, o, path + ('f:' + k,))
+        elif v != o:
+            out.append(path + ('f:' + k,))
+    return out
 
 
 # --- server-side apply conflicts -----------------------------------------------------------------------------

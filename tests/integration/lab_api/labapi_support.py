@@ -1,4 +1,4 @@
-"""Fixtures: a real etcd with TLS on free loopback ports and the emulated kube-apiserver in front of it.
+"""Support for the lab apiserver tests: a real etcd with TLS on free loopback ports and the emulated kube-apiserver in front of it.
 
 Each release under test gets its own etcd (objects of one release must not leak into another) and
 its own apiserver process, started through the components' real entry point
@@ -238,20 +238,38 @@ class Lab(object):
         return p
 
 
-@pytest.fixture(scope='session')
-def lab_factory(tmp_path_factory):
-    labs = {}
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: NAME, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: NAME}}
+  template:
+    metadata: {labels: {app: NAME}}
+    spec: {containers: [{name: c, image: "nginx:1.25"}]}
+"""
 
-    def make(version):
-        if version not in labs:
-            d = str(tmp_path_factory.mktemp('lab-api-' + version.replace('.', '-')))
-            lab = Lab(d, version, Pki(d))
-            labs[version] = lab
-            lab.start_etcd()
-            lab.start_apiserver()
-        return labs[version]
-    try:
-        yield make
-    finally:
-        for lab in labs.values():
-            lab.stop()
+
+def running_pod(lab, ns, name, node, labels=None, owner=None):
+    """A pod as a kubelet reports it Running and Ready. No kubelet runs here to finish a graceful
+    deletion, so its grace period is 0: eviction removes it at once."""
+    pod = {'metadata': {'name': name, 'labels': labels or {}},
+           'spec': {'nodeName': node, 'terminationGracePeriodSeconds': 0,
+                    'containers': [{'name': 'c', 'image': 'busybox:1.36'}]}}
+    if owner:
+        pod['metadata']['ownerReferences'] = [owner]
+    code, body = lab.call('POST', '/api/v1/namespaces/%s/pods' % ns, pod)
+    assert code == 201, body
+    code, body = lab.call('PATCH', '/api/v1/namespaces/%s/pods/%s/status' % (ns, name),
+                          {'status': {'phase': 'Running', 'conditions': [{'type': 'Ready', 'status': 'True'}]}},
+                          ctype='application/merge-patch+json')
+    assert code == 200, body
+
+
+def make_node(lab, name):
+    node = {'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': name, 'labels': {'kubernetes.io/hostname': name}},
+            'status': {'conditions': [{'type': 'Ready', 'status': 'True', 'reason': 'KubeletReady'}],
+                       'nodeInfo': {'kubeletVersion': 'v' + lab.version, 'kubeProxyVersion': 'v' + lab.version,
+                                    'operatingSystem': 'linux', 'architecture': 'amd64'}}}
+    code, body = lab.call('POST', '/api/v1/nodes', node)
+    assert code in (201, 409), body

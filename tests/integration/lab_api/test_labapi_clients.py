@@ -29,7 +29,7 @@ def client_for(lab):
 
 def seed(lab, ns='apps'):
     """Objects of the kinds the collection reads, written the way kubectl and the components write them."""
-    from test_kubectl import make_node, running_pod
+    from labapi_support import make_node, running_pod
     lab.call('POST', '/api/v1/namespaces', {'metadata': {'name': ns}})
     make_node(lab, 'py1')
     ds = {'apiVersion': 'apps/v1', 'kind': 'DaemonSet', 'metadata': {'name': 'agent'},
@@ -170,7 +170,7 @@ def _task_results(p):
 
 
 def test_kubernetes_core_k8s_info_and_k8s_drain(lab, tmp_path):
-    from test_kubectl import make_node, running_pod
+    from labapi_support import make_node, running_pod
     lab.call('POST', '/api/v1/namespaces', {'metadata': {'name': 'ans'}})
     make_node(lab, 'ans1')
     running_pod(lab, 'ans', 'free', 'ans1', {'app': 'free'})

@@ -5,45 +5,9 @@ import os
 
 import pytest
 
-from conftest import find_kubectl
+from labapi_support import DEPLOY, find_kubectl, make_node, running_pod
 
 KUBECTL_MINORS = [m for m in range(27, 34) if find_kubectl(m)]
-
-DEPLOY = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: NAME, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: NAME}}
-  template:
-    metadata: {labels: {app: NAME}}
-    spec: {containers: [{name: c, image: "nginx:1.25"}]}
-"""
-
-
-def running_pod(lab, ns, name, node, labels=None, owner=None):
-    """A pod as a kubelet reports it Running and Ready. No kubelet runs here to finish a graceful
-    deletion, so its grace period is 0: eviction removes it at once."""
-    pod = {'metadata': {'name': name, 'labels': labels or {}},
-           'spec': {'nodeName': node, 'terminationGracePeriodSeconds': 0,
-                    'containers': [{'name': 'c', 'image': 'busybox:1.36'}]}}
-    if owner:
-        pod['metadata']['ownerReferences'] = [owner]
-    code, body = lab.call('POST', '/api/v1/namespaces/%s/pods' % ns, pod)
-    assert code == 201, body
-    code, body = lab.call('PATCH', '/api/v1/namespaces/%s/pods/%s/status' % (ns, name),
-                          {'status': {'phase': 'Running', 'conditions': [{'type': 'Ready', 'status': 'True'}]}},
-                          ctype='application/merge-patch+json')
-    assert code == 200, body
-
-
-def make_node(lab, name):
-    node = {'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': name, 'labels': {'kubernetes.io/hostname': name}},
-            'status': {'conditions': [{'type': 'Ready', 'status': 'True', 'reason': 'KubeletReady'}],
-                       'nodeInfo': {'kubeletVersion': 'v' + lab.version, 'kubeProxyVersion': 'v' + lab.version,
-                                    'operatingSystem': 'linux', 'architecture': 'amd64'}}}
-    code, body = lab.call('POST', '/api/v1/nodes', node)
-    assert code in (201, 409), body
 
 
 @pytest.mark.skipif(not KUBECTL_MINORS, reason='no kubectl 1.27-1.33 on this machine')

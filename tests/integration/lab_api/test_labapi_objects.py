@@ -1,6 +1,7 @@
 """Pure object logic of the lab apiserver (lab/emulator/api_objects.py, api_proto.py, api_tables.py): data-driven."""
 
 import datetime
+import json
 
 import pytest
 
@@ -203,3 +204,17 @@ def test_human_age(seconds, text):
 def test_table_rows(kind, obj, cells):
     row = api_tables.to_table(kind, [obj], {})['rows'][0]['cells']
     assert all(c in row for c in cells), row
+
+
+def test_update_takes_over_only_the_fields_it_changed():
+    obj = {'metadata': {'name': 'x'}, 'spec': {'replicas': 2, 'paused': False}}
+    ob.record_managed_fields(obj, 'creator', 'Update', 'apps/v1', 't1')
+    old = json.loads(json.dumps(obj))
+    obj['spec']['replicas'] = 3
+    obj['metadata']['labels'] = {'a': 'b'}
+    ob.record_managed_fields(obj, 'editor', 'Update', 'apps/v1', 't2', old=old)
+    mf = {m['manager']: m['fieldsV1'] for m in obj['metadata']['managedFields']}
+    assert mf['editor'] == {'f:spec': {'f:replicas': {}}, 'f:metadata': {'f:labels': {'f:a': {}}}}
+    assert mf['creator'] == {'f:spec': {'f:paused': {}}}
+    conflicts = ob.apply_conflicts({'spec': {'replicas': 1, 'paused': False}}, obj, 'applier')
+    assert conflicts == [('.spec.replicas', '"editor" using apps/v1')]

@@ -46,7 +46,7 @@ def test_version_and_health(lab29, lab15):
 
 
 def test_readyz_follows_etcd(lab_factory, tmp_path):
-    from conftest import Lab, Pki
+    from labapi_support import Lab, Pki
     lab = Lab(str(tmp_path), '1.30.14', Pki(str(tmp_path)))
     try:
         lab.start_etcd()
@@ -408,7 +408,7 @@ def test_rbac_for_other_users(lab29):
 
 def test_storage_version_migration_api_when_enabled(lab_factory, tmp_path):
     """1.30+ serves storagemigration.k8s.io/v1alpha1 only when --runtime-config enables it."""
-    from conftest import Lab, Pki
+    from labapi_support import Lab, Pki
     lab = Lab(str(tmp_path), '1.30.14', Pki(str(tmp_path)))
     flags = lab.apiserver_flags
     lab.apiserver_flags = lambda: flags() + ['--runtime-config=storagemigration.k8s.io/v1alpha1=true',
@@ -465,7 +465,7 @@ def test_mixed_versions_share_etcd(lab15, tmp_path):
     """Mid-upgrade: a 1.16 apiserver on the same etcd reads what 1.15 stored as extensions/v1beta1."""
     import subprocess
     import sys
-    from conftest import ROOT, free_port
+    from labapi_support import ROOT, free_port
     code, _d = lab15.call('POST', '/apis/extensions/v1beta1/namespaces/default/deployments',
                           deployment('mixed', api='extensions/v1beta1', selector=False))
     assert code == 201
@@ -526,7 +526,7 @@ def test_event_ttl_and_compaction(lab29):
 def test_insecure_port_before_1_24(tmp_path):
     """--insecure-port (gone in 1.24) serves plain HTTP without authentication, as those releases did."""
     import urllib.request
-    from conftest import Lab, Pki, free_port
+    from labapi_support import Lab, Pki, free_port
     lab = Lab(str(tmp_path), '1.15.12', Pki(str(tmp_path)))
     port = free_port()
     flags = lab.apiserver_flags
