@@ -88,6 +88,13 @@ class Handler(BaseHTTPRequestHandler):
         self._status = code
 
     def read_body(self):
+        """The request body (read once, at the start of dispatch, so an early error answer leaves the
+        keep-alive connection clean)."""
+        if self._body is None:
+            self._body = self._read_body()
+        return self._body
+
+    def _read_body(self):
         n = int(self.headers.get('Content-Length') or 0)
         if n:
             return self.rfile.read(n)
@@ -147,6 +154,8 @@ class Handler(BaseHTTPRequestHandler):
         self._status = 0
         self.user = None
         self.res = None
+        self._body = None
+        self.read_body()
         url = urlsplit(self.path)
         path = url.path.rstrip('/') or '/'
         self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}

@@ -538,3 +538,19 @@ def test_insecure_port_before_1_24(tmp_path):
             assert json.loads(r.read())['metadata']['name'] == 'kube-system'
     finally:
         lab.stop()
+
+
+def test_keep_alive_survives_early_errors(lab29):
+    """An answer sent before the handler needed the body (404, 403) must not leave it in the connection."""
+    import http.client
+    c = http.client.HTTPSConnection('127.0.0.1', lab29.port, context=lab29.ssl_context(), timeout=10)
+    body = json.dumps({'metadata': {'name': 'x'}})
+    for path in ('/apis/bogus.example.com/v1/things', '/api/v1/namespaces/nope/configmaps'):
+        c.request('POST', path, body=body, headers={'Content-Type': 'application/json'})
+        r = c.getresponse()
+        assert r.status == 404
+        r.read()
+    c.request('GET', '/api/v1/namespaces/default')
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())['metadata']['name'] == 'default'
+    c.close()
