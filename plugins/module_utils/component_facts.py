@@ -335,11 +335,30 @@ def gather(run, components=COMPONENTS, search_paths=DEFAULT_SEARCH_PATHS, units=
 
 
 def _running_path(proc, pid):
-    # The executable the service runs now; "(deleted)" when the file was replaced since it started.
+    """The executable the service runs now; "(deleted)" when the file was replaced since it started.
+
+    A script started through its #! line runs as its interpreter, so /proc/PID/exe names the
+    interpreter: then the script is the first absolute path in the command line after it."""
     try:
-        return os.readlink(os.path.join(proc, str(pid), "exe"))
+        exe = os.readlink(os.path.join(proc, str(pid), "exe"))
     except OSError:
         return None
+    if not _INTERPRETER.match(os.path.basename(exe.replace(" (deleted)", ""))):
+        return exe
+    try:
+        with open(os.path.join(proc, str(pid), "cmdline"), "rb") as handle:
+            argv = handle.read().decode("utf-8", "replace").split("\0")
+    except (IOError, OSError):
+        return exe
+    for arg in argv[1:]:
+        if arg.startswith("/"):
+            return arg
+        if not arg.startswith("-"):
+            break
+    return exe
+
+
+_INTERPRETER = re.compile(r"^(python[0-9.]*|sh|bash|dash|perl[0-9.]*)$")
 
 
 def _binary_facts(run, component, local, real_local, notes):

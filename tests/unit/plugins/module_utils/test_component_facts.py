@@ -262,3 +262,16 @@ def test_running_path_from_proc(tmp_path, target, expected):
     if target:
         os.symlink(target, tmp_path / "4242" / "exe")
     assert cf._running_path(str(tmp_path), 4242) == expected
+
+
+@pytest.mark.parametrize("cmdline, expected", [
+    # A #! script runs as its interpreter: the script is what the service runs.
+    (["/usr/bin/python3", "/opt/kubernetes/v1.16.15/bin/kube-apiserver", "--v=2"], "/opt/kubernetes/v1.16.15/bin/kube-apiserver"),
+    (["/usr/bin/python3", "-I", "/opt/kubernetes/v1.16.15/bin/kubelet"], "/opt/kubernetes/v1.16.15/bin/kubelet"),
+    (["/usr/bin/python3", "kubelet.py"], "/usr/bin/python3.11"),
+])
+def test_running_path_of_interpreted_service(tmp_path, cmdline, expected):
+    (tmp_path / "4242").mkdir()
+    os.symlink("/usr/bin/python3.11", tmp_path / "4242" / "exe")
+    (tmp_path / "4242" / "cmdline").write_bytes(b"\0".join(arg.encode() for arg in cmdline) + b"\0")
+    assert cf._running_path(str(tmp_path), 4242) == expected
