@@ -9,8 +9,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Molecule scenarios run by `make test`, in order (each the smallest topology that proves its point).
 MOLECULE_SCENARIOS ?= default
 # The demo: a lab at DEMO_FROM upgraded to DEMO_TO.
-DEMO_FROM ?= 1.15.12
-DEMO_TO   ?= 1.16.15
+DEMO_FROM ?= 1.14.10
+DEMO_TO   ?= 1.15.12
 
 .PHONY: help setup lint sanity unit integration molecule test-fast test demo lab-up lab-down lab-status build bench clean
 
