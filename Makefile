@@ -5,6 +5,9 @@ BIN   := $(VENV)/bin
 PY    := $(BIN)/python
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Every tool (ansible-lint, molecule, ansible-playbook) sees the working tree as the collection, never
+# a stale copy installed elsewhere (the collections bundled in the venv are found on sys.path).
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 
 # Molecule scenarios run by `make test`, in order (each the smallest topology that proves its point).
 MOLECULE_SCENARIOS ?= default
