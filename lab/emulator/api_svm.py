@@ -59,7 +59,7 @@ def migrate_pending(client):
     """One pass over the StorageVersionMigrations; returns the names it finished. No-op if the API is off."""
     try:
         svms = client.get(SVM_PATH).get('items') or []
-    except Exception:  # noqa: BLE001 - 404 when the API is not enabled
+    except Exception:  # noqa: BLE001 - the API is not enabled (not found)
         return []
     finished = []
     for svm in svms:
