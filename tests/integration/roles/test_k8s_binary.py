@@ -69,6 +69,7 @@ def test_checksum_mismatch_installs_nothing(tmp_path, http_dir, run_playbook):
     assert result.returncode != 0
     assert "did not match" in result.stdout
     assert "kube-apiserver" not in installed(tmp_path)
+    assert not (tmp_path / "opt" / "v1.16.15").exists(), "the install directory this run created is left behind"
 
 
 def test_pinned_checksum_wins(tmp_path, http_dir, run_playbook):
@@ -79,6 +80,7 @@ def test_pinned_checksum_wins(tmp_path, http_dir, run_playbook):
     result = run_playbook(PLAY, stage_vars(tmp_path, base, k8s_binary_checksums=pins))
     assert result.returncode != 0 and "did not match" in result.stdout
     assert installed(tmp_path) == []
+    assert not (tmp_path / "opt" / "v1.16.15").exists(), "the install directory this run created is left behind"
 
 
 def test_unreachable_mirror_fails_cleanly(tmp_path, dead_url, run_playbook):
