@@ -44,7 +44,7 @@ def main(folder):
     all_events.sort()
     for when, host, unit, kind in all_events:
         print("%d %-6s %-32s %s" % (when, host, unit, kind))
-    cm_hosts = sorted(set(h for _, h, u, _ in all_events if u == "kube-controller-manager.service"))
+    cm_hosts = sorted(set(event[1] for event in all_events if event[2] == "kube-controller-manager.service"))
     if not cm_hosts:
         sys.exit("no kube-controller-manager events: the journals were not read")
     cm_running = dict((h, True) for h in cm_hosts)
