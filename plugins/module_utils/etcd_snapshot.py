@@ -611,3 +611,12 @@ def _save(run, tools, conn, dest, cluster_name, keep, secret, now, timeout):
         "seconds": round(time.monotonic() - started, 3),
         "timings": timings,
     }
+
+
+def find_tool(module, name, given):
+    """The executable `name` (etcdctl, etcdutl, etcd): the path the operator gave, else from PATH."""
+    if given:
+        if not os.access(given, os.X_OK):
+            module.fail_json(msg="%s_path %s is not an executable file" % (name, given))
+        return given
+    return module.get_bin_path(name, opt_dirs=["/usr/local/bin"])

@@ -123,15 +123,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import etcd_crypto
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.etcd_drill import restore_member
-from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.etcd_snapshot import C_ENV, SnapshotError, Tools
-
-
-def find_tool(module, name, given):
-    if given:
-        if not os.access(given, os.X_OK):
-            module.fail_json(msg="%s_path %s is not an executable file" % (name, given))
-        return given
-    return module.get_bin_path(name, opt_dirs=["/usr/local/bin"])
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.etcd_snapshot import find_tool, C_ENV, SnapshotError, Tools
 
 
 def main():
