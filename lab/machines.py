@@ -15,7 +15,7 @@ import uuid
 
 from lab import net
 
-RUN_ROOT = os.environ.get("LAB_RUN_ROOT", "/var/lib/clusterops-lab")
+RUN_ROOT = os.environ.get("LAB_RUN_ROOT", "/var/lib/clusterops-lab" + (f"-{net.LAB_ID}" if net.LAB_ID else ""))
 SSH_OPTS = ("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
             "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3")
 
@@ -118,7 +118,7 @@ def base_files(root, name, ip, topology, authorized_key):
 
 
 def nspawn_argv(name, root):
-    return ["systemd-nspawn", "-D", root, "--boot", "-M", name, "--register=no", "--keep-unit",
+    return ["systemd-nspawn", "-D", root, "--boot", "-M", net.machine_name(name), "--register=no", "--keep-unit",
             f"--network-bridge={net.BRIDGE}", "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             "--console=read-only"]
 
@@ -153,7 +153,7 @@ def is_nspawn(pid, name):
             argv = fh.read().split(b"\0")
     except OSError:
         return False
-    return bool(argv) and argv[0].endswith(b"systemd-nspawn") and name.encode() in argv
+    return bool(argv) and argv[0].endswith(b"systemd-nspawn") and net.machine_name(name).encode() in argv
 
 
 def stop(name, pid, timeout=20):

@@ -2,14 +2,21 @@
 
 Controller side of the bridge: 10.213.19.1 (artifact mirror on :8088, haproxy LB on :6443).
 Control-plane hosts cp1.. at .11, .12, ...; nodes node1.. at .101, .102, ...
+
+LAB_ID=N (0 by default) gives a second, independent lab on the same machine: bridge clabN,
+subnet 10.213.(19+N).0/24, and machine names with an -N suffix (the veth names must not collide).
 """
 
 import ipaddress
+import os
 import subprocess
 
-BRIDGE = "clab0"
-SUBNET = ipaddress.ip_network("10.213.19.0/24")
-HOST_IP = "10.213.19.1"
+LAB_ID = int(os.environ.get("LAB_ID", "0") or 0)
+if not 0 <= LAB_ID <= 9:
+    raise ValueError(f"LAB_ID must be 0..9, got {LAB_ID}")
+BRIDGE = f"clab{LAB_ID}"
+SUBNET = ipaddress.ip_network(f"10.213.{19 + LAB_ID}.0/24")
+HOST_IP = str(SUBNET.network_address + 1)
 PREFIX = SUBNET.prefixlen
 MIRROR_PORT = 8088
 LB_PORT = 6443
@@ -34,9 +41,14 @@ def topology(control_plane, nodes):
     return hosts
 
 
+def machine_name(host):
+    """The systemd-nspawn machine name of lab host HOST (unique across labs; the hostname stays HOST)."""
+    return host if LAB_ID == 0 else f"{host}-{LAB_ID}"
+
+
 def veth_name(machine):
     """The host side of the veth systemd-nspawn --network-bridge creates ("vb-" + name, 15 chars max)."""
-    name = "vb-" + machine
+    name = "vb-" + machine_name(machine)
     if len(name) > 15:
         raise NetError(f"machine name {machine!r} too long for a predictable veth name")
     return name
