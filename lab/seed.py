@@ -22,10 +22,15 @@ PLURALS = {"Deployment": "deployments", "DaemonSet": "daemonsets", "StatefulSet"
 
 
 def served_group_versions(client):
+    """{"group/version", "group/version/plural", ...}: what discovery says the server serves."""
     out = {"v1"}
     for group in (client.get("/apis") or {}).get("groups", []):
         for ver in group.get("versions", []):
-            out.add(ver["groupVersion"])
+            gv = ver["groupVersion"]
+            out.add(gv)
+            # extensions/v1beta1 outlived its workloads (served until 1.22 for Ingress): ask per resource.
+            for res in (client.get(f"/apis/{gv}") or {}).get("resources", []):
+                out.add(f"{gv}/{res['name']}")
     return out
 
 
@@ -172,12 +177,13 @@ def objects(served):
     pdb_gv = "policy/v1" if "policy/v1" in served else "policy/v1beta1"
     objs += [pdb("shop", "web", pdb_gv, 2), pdb("payments", "db", pdb_gv, 1), pdb("payments", "api", pdb_gv, 1)]
     # Deprecated group/versions, where this release still serves them (written as kubectl apply would).
-    if "extensions/v1beta1" in served:
+    if "extensions/v1beta1/deployments" in served:
         objs.append(applied(deployment("legacy", "old-web", "registry.example/old-web:0.3", 2, "extensions/v1beta1")))
+    if "extensions/v1beta1/daemonsets" in served:
         objs.append(applied(daemonset("legacy", "old-agent", "registry.example/old-agent:1.0", "extensions/v1beta1")))
-    if "apps/v1beta2" in served:
+    if "apps/v1beta2/deployments" in served:
         objs.append(applied(deployment("legacy", "reporting", "registry.example/reporting:5.2", 1, "apps/v1beta2")))
-    if "apps/v1beta1" in served:
+    if "apps/v1beta1/deployments" in served:
         objs.append(applied(deployment("legacy", "batch-ui", "registry.example/batch-ui:1.1", 1, "apps/v1beta1")))
     return objs
 

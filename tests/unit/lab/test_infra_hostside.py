@@ -181,8 +181,13 @@ def test_helm_release_secret_round_trip():
 
 
 def test_seed_uses_deprecated_versions_only_where_served():
-    old = seed.objects({"v1", "apps/v1", "extensions/v1beta1", "apps/v1beta2", "apps/v1beta1", "policy/v1beta1"})
+    old = seed.objects({"v1", "apps/v1", "extensions/v1beta1", "extensions/v1beta1/deployments",
+                        "extensions/v1beta1/daemonsets", "apps/v1beta2", "apps/v1beta2/deployments", "apps/v1beta1",
+                        "apps/v1beta1/deployments", "policy/v1beta1"})
     new = seed.objects({"v1", "apps/v1", "policy/v1"})
+    # 1.16-1.21 still serve extensions/v1beta1 (Ingress), but no longer its workloads.
+    between = seed.objects({"v1", "apps/v1", "extensions/v1beta1", "extensions/v1beta1/ingresses", "policy/v1beta1"})
+    assert not [o for o in between if o["apiVersion"].startswith("extensions/")]
     old_gv = {(o["apiVersion"], o["kind"]) for o in old}
     new_gv = {(o["apiVersion"], o["kind"]) for o in new}
     assert ("extensions/v1beta1", "Deployment") in old_gv and ("policy/v1beta1", "PodDisruptionBudget") in old_gv
