@@ -9,21 +9,20 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # a stale copy installed elsewhere (the collections bundled in the venv are found on sys.path).
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 
-# Molecule scenarios run by `make test`, in order (each the smallest topology that proves its point).
-MOLECULE_SCENARIOS ?= default
-# The upgrade scenarios on the lab (about 8-10 minutes each): `make test-lab`. Not yet part of
-# `make test`: they join it once they have run green repeatedly.
-LAB_SCENARIOS ?= control_plane nodes
+# Molecule scenarios run by `make test`: one quoted list per lane; the lanes run side by side, each
+# with its own lab (scripts/molecule.sh), the scenarios of a lane one after another. One scenario:
+# `make molecule MOLECULE_LANES=nodes`.
+MOLECULE_LANES ?= "default control_plane nodes" "cm_order"
 # The demo: a lab at DEMO_FROM upgraded to DEMO_TO.
 DEMO_FROM ?= 1.14.10
 DEMO_TO   ?= 1.15.12
 
-.PHONY: help setup lint sanity unit integration molecule test-lab test-fast test demo lab-up lab-down lab-status build bench clean
+.PHONY: help setup lint sanity unit integration molecule test-fast test demo lab-up lab-down lab-status build bench clean
 
 help:
 	@echo "make test       set up, then lint, sanity, unit, integration and Molecule (what CI runs)"
 	@echo "make test-fast  lint, sanity and unit tests only"
-	@echo "make test-lab   the upgrade scenarios on the lab ($(LAB_SCENARIOS))"
+	@echo "make molecule   the Molecule scenarios on the lab (MOLECULE_LANES=NAME for one)"
 	@echo "make demo       bring up a lab cluster at $(DEMO_FROM) and upgrade it to $(DEMO_TO)"
 	@echo "make lab-up / lab-down / lab-status"
 
@@ -43,12 +42,9 @@ integration: setup
 	$(BIN)/pytest -q tests/integration
 
 molecule: setup
-	set -e; for s in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$s; done
+	scripts/molecule.sh $(MOLECULE_LANES)
 
 # Build the collection tarball and prove it installs offline (kubernetes.core comes from the venv).
-test-lab: setup
-	set -e; for s in $(LAB_SCENARIOS); do $(BIN)/molecule test -s $$s; done
-
 build: setup
 	rm -rf .build/dist .build/install && mkdir -p .build/dist .build/install
 	$(BIN)/ansible-galaxy collection build --output-path .build/dist --force .

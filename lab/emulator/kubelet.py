@@ -163,6 +163,7 @@ class Kubelet(object):
         self.pod_ip_seq = 1
         self.node_registered = False
         self.mutated = False
+        self.failed_pods = set()  # pods whose CreateContainerError was logged (once each, not every sync)
 
     # Node ----------------------------------------------------------------------------------------
     def node_info(self):
@@ -381,6 +382,12 @@ class Kubelet(object):
             mine = sorted((c for c in self.containers_of(uid) if c["name"] == name), key=lambda c: c["attempt"])
             running = [c for c in mine if c["state"] == "CONTAINER_RUNNING"]
             if unknown:
+                if uid not in self.failed_pods:
+                    self.failed_pods.add(uid)
+                    klog.error('"Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"%s\\" with '
+                               'CreateContainerError: PodSpec field(s) %s unknown to kubelet v%s" pod="%s/%s" podUID="%s"'
+                               % (name, ", ".join(unknown), self.version, meta.get("namespace"), meta["name"], uid),
+                               "pod_workers.go:1298")
                 statuses.append({
                     "name": name, "ready": False, "restartCount": 0, "image": container.get("image", ""),
                     "imageID": "", "started": False, "lastState": {},

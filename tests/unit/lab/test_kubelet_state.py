@@ -95,11 +95,15 @@ def test_deleted_pod_is_killed_and_removed(tmp_path):
     assert kl.client.calls[-1][0] == "DELETE"
 
 
-def test_older_kubelet_fails_a_pod_with_a_defaulted_field_it_does_not_know(tmp_path):
+def test_older_kubelet_fails_a_pod_with_a_defaulted_field_it_does_not_know(tmp_path, capsys):
     kl = make("1.15.12", tmp_path)
     p = pod(topologySpreadConstraints=[{"maxSkew": 1}])
     p["metadata"]["annotations"] = {"lab.clusterops.io/defaulted-fields": "topologySpreadConstraints"}
     state = run_once(kl, [p])
+    run_once(kl, [p])
+    # Logged to the journal once per pod, as the seed incident's evidence (molecule cm_order reads it).
+    logged = [ln for ln in capsys.readouterr().err.splitlines() if "CreateContainerError" in ln]
+    assert len(logged) == 1 and logged[0].startswith("E") and "topologySpreadConstraints" in logged[0]
     assert running(state) == {}
     status = kl.client.calls[-1][2]["status"]
     assert status["phase"] == "Pending"
