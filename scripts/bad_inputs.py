@@ -296,7 +296,9 @@ def render(table, faults=()):
         "by the preflight, before anything changes on any host: no binary staged, no unit touched, no",
         "controller-manager stopped, no node cordoned, no etcd snapshot taken. Each row below is tested on",
         "the lab by `molecule test -s bad_inputs` (against `playbooks/preflight.yml` and",
-        "`playbooks/upgrade.yml`), from the table in `docs/bad-inputs.yml`.",
+        "`playbooks/upgrade.yml`), from the table in `docs/bad-inputs.yml`: %d bad inputs, %d runs that must"
+        % (len(table["cases"]), len(table["cases"]) * len(PLAYBOOKS)),
+        "fail with their message, one unchanged run that must pass, and every host compared before and after.",
         "",
         "| id | bad input | refused by | message contains | what to do |",
         "|---|---|---|---|---|",
@@ -308,7 +310,8 @@ def render(table, faults=()):
     if faults:
         lines += [
             "",
-            "Faults during the rollout (`molecule test -s faults`, cases in `molecule/faults/cases.yml`):",
+            "Faults during the rollout (`molecule test -s faults`, %d cases in `molecule/faults/cases.yml`):"
+            % len(faults),
             "",
             "| id | fault | what happens / what to do |",
             "|---|---|---|",
