@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import traceback
 
 # The option spec is pure data: importable even where the kubernetes library is missing, so the
@@ -36,6 +37,23 @@ except ImportError:  # the module reports missing_required_lib
 DEFAULT_TIMEOUT = 30
 
 
+# What to do when the API refuses the credentials: said once, here, for every module.
+AUTH_HINTS = {
+    401: "the API did not accept the credentials (401 Unauthorized): the kubeconfig's user is unknown to this "
+         "cluster, or its client certificate or token expired or comes from another cluster; point k8s_kubeconfig "
+         "(and k8s_context) at a working admin kubeconfig of this cluster",
+    403: "the credentials were accepted but are not allowed to do this (403 Forbidden): the upgrade reads every "
+         "resource, Helm release Secrets and drains nodes, so it needs cluster-admin rights; point k8s_kubeconfig "
+         "(and k8s_context) at an admin kubeconfig (user in system:masters or bound to cluster-admin)",
+}
+
+
+def auth_hint(status):
+    """What to do about an HTTP status that refused the credentials, or '' for any other status."""
+    hint = AUTH_HINTS.get(status)
+    return "; %s" % hint if hint else ""
+
+
 class KubeApiError(Exception):
     """A request that failed, with the HTTP status when the server answered."""
 
@@ -53,6 +71,12 @@ class KubeApi:
     """A thin JSON client: get, list in pages, and write, on any API path."""
 
     def __init__(self, params, timeout=DEFAULT_TIMEOUT):
+        kubeconfig = params.get("kubeconfig")
+        if isinstance(kubeconfig, str) and not os.path.exists(os.path.expanduser(kubeconfig)):
+            raise KubeApiError(
+                "could not load the Kubernetes credentials: the kubeconfig %s does not exist on the controller; "
+                "set k8s_kubeconfig (kubeconfig) to the admin kubeconfig of this cluster" % kubeconfig
+            )
         try:
             self._api = get_api_client(module=None, **auth_params(params)).client.client
         except Exception as exc:  # ConfigException, missing file, bad YAML
@@ -82,7 +106,8 @@ class KubeApi:
             resp = self._api.call_api(*req, _request_timeout=self.timeout)
             resp.read()
         except ApiException as exc:
-            raise KubeApiError("%s %s%s failed: %s" % (method, self.host, path, exc), getattr(exc, "status", None))
+            status = getattr(exc, "status", None)
+            raise KubeApiError("%s %s%s failed: %s%s" % (method, self.host, path, exc, auth_hint(status)), status)
         except Exception as exc:  # urllib3 connection, TLS and timeout errors
             raise KubeApiError(
                 "cannot reach the Kubernetes API at %s (%s %s): %s; check the kubeconfig/host "
@@ -90,7 +115,8 @@ class KubeApi:
             )
         if not 200 <= resp.status <= 299:
             raise KubeApiError(
-                "%s %s%s answered HTTP %s: %s" % (method, self.host, path, resp.status, _short(resp.data)),
+                "%s %s%s answered HTTP %s: %s%s"
+                % (method, self.host, path, resp.status, _short(resp.data), auth_hint(resp.status)),
                 resp.status,
             )
         if not resp.data:

@@ -657,7 +657,8 @@ def plan_upgrade(components, target_version, max_minor_jump=1, accept=None, node
     if target < oldest[1]:
         raise SkewInputError(
             "target_version %s is older than the cluster (every kube-apiserver is newer; the oldest is %s on %s); "
-            "expected a target_version of at least %s: this module plans upgrades, not downgrades"
+            "expected a target_version of at least %s: this module plans upgrades, not downgrades (to go back to the "
+            "release a host ran before an upgrade, use playbooks/rollback.yml)"
             % (target, oldest[1], oldest[0], oldest[1])
         )
 

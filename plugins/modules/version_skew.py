@@ -341,8 +341,9 @@ def main():
     if result["failed"]:
         rules = sorted(set(v["rule"] for v in result["failed"]))
         module.fail_json(
-            msg="%d version skew violation(s) not accepted (%s): %s. Fix the versions, plan stepwise, or list "
-                "the rule ids in accept to proceed knowingly"
+            msg="%d version skew violation(s) not accepted (%s): %s. Fix the versions, choose a target_version "
+                "within max_minor_jump of the oldest kube-apiserver (one minor per run), plan stepwise, or list "
+                "the rule ids in accept (upgrade_accept in the inventory) to proceed knowingly"
                 % (len(result["failed"]), ", ".join(rules), "; ".join(summarize(result["failed"], limit=None))),
             **report
         )

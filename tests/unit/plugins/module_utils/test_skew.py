@@ -294,7 +294,8 @@ BAD_INPUT = [
      "components[7]: kubelet on n1 is listed twice"),
     (GOOD + [dict(component="kubelet", host="", version="1.29.4")], "1.30.0", {}, "components[7].host '' is not valid"),
     (GOOD, "1.28.9", {}, "target_version 1.28.9 is older than the cluster (every kube-apiserver is newer; the oldest "
-                         "is 1.29.4 on m1); expected a target_version of at least 1.29.4"),
+                         "is 1.29.4 on m1); expected a target_version of at least 1.29.4: this module plans upgrades, not "
+                         "downgrades (to go back to the release a host ran before an upgrade, use playbooks/rollback.yml)"),
     ([dict(component="kubelet", host="n1", version="1.29.4")], "1.30.0", {}, "components lists no kube-apiserver"),
     (GOOD, "1.30.0", {"accept": ["kubelet-too-young"]}, "accept lists unknown rule id(s) kubelet-too-young"),
     (GOOD, "1.30.0", {"max_minor_jump": 0}, "max_minor_jump 0 is not valid; expected a whole number >= 1"),

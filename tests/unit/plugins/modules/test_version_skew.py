@@ -31,6 +31,8 @@ def test_seed_jump_fails_listing_the_violations(run_module, check_mode):
     assert result["msg"].startswith("5 version skew violation(s) not accepted (apiserver-skip-minor, "
                                     "control-plane-too-old, kube-proxy-skew, kubelet-too-old)")
     assert "kube-apiserver on m1 would jump 4 minors from 1.10.13 to 1.14.10" in result["msg"]
+    # what to do, in the inventory's words (docs/bad-inputs.yml, minor-jump-not-accepted)
+    assert "one minor per run" in result["msg"] and "(upgrade_accept in the inventory)" in result["msg"]
     assert result["hops"] == ["1.11", "1.12", "1.13", "1.14"]
     assert [p["name"] for p in result["plan"]][-1] == "start-controller-managers"
     assert result["summary"][0].startswith("not accepted: apiserver-skip-minor in phase apiserver m1")
