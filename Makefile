@@ -31,6 +31,7 @@ setup:
 
 lint: setup
 	$(BIN)/ansible-lint --profile production --offline
+	$(PY) scripts/bad_inputs.py check --readme README.md --docs docs/when-something-fails.md
 
 sanity: setup
 	scripts/sanity.sh

@@ -7,7 +7,8 @@
 # Each argument is one lane: its scenarios run one after another. With one lane the scenarios run in
 # this checkout with this shell's LAB_ID. With several, lane N runs in its own copy of the checkout
 # under .build/lanes/laneN (the lab keeps its state and generated inventory in the checkout) with
-# LAB_ID=N (its own bridge and subnet), so the labs never meet. The upgrade runs spend most of their
+# LAB_ID=N (its own bridge and subnet), so the labs never meet; MOLECULE_LAB_ID_BASE=B shifts them
+# to B, B+1, ... when other labs already use the low ids. The upgrade runs spend most of their
 # time waiting on restarts and readiness, which is why two lanes fit on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,7 @@ fi
 pids=()
 logs=()
 lane=0
+base=${MOLECULE_LAB_ID_BASE:-1}
 for scenarios in "$@"; do
     lane=$((lane + 1))
     dir=$root/.build/lanes/lane$lane
@@ -57,9 +59,9 @@ for scenarios in "$@"; do
     "$dir/scripts/dev-collection.sh"
     logs+=("$dir.log")
     # shellcheck disable=SC2086
-    LAB_ID=$lane run_lane "$dir" $scenarios >"$dir.log" 2>&1 &
+    LAB_ID=$((base + lane - 1)) run_lane "$dir" $scenarios >"$dir.log" 2>&1 &
     pids+=($!)
-    echo "== lane $lane (LAB_ID=$lane): $scenarios; log $dir.log"
+    echo "== lane $lane (LAB_ID=$((base + lane - 1))): $scenarios; log $dir.log"
 done
 
 failed=0
