@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run a playbook as an operator would and strike while it runs.
 
     interrupt.py --log FILE --when REGEX (--sigint | --run CMD ...) -- ansible-playbook ARGS...
