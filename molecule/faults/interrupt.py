@@ -1,6 +1,6 @@
 """Run a playbook as an operator would and strike while it runs.
 
-    interrupt.py --log FILE --when REGEX (--sigint | --run CMD ...) -- ansible-playbook ARGS...
+    interrupt.py --log FILE --when REGEX (--sigint | --run "CMD ARGS") -- ansible-playbook ARGS...
 
 The playbook's output (stdout and stderr together) goes to FILE. When a line matches REGEX the
 fault is struck: --sigint sends SIGINT to the playbook (what Ctrl-C does), --run runs a command
@@ -10,6 +10,7 @@ so the case proves nothing), or 98 when the playbook ran longer than --timeout.
 """
 import argparse
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--when", required=True, help="regex of the output line that triggers the fault")
     parser.add_argument("--sigint", action="store_true")
-    parser.add_argument("--run", nargs="+", default=None, metavar="CMD")
+    parser.add_argument("--run", default=None, metavar="CMD", help="a command line, split like a shell does")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("playbook", nargs="+")
     args = parser.parse_args()
@@ -47,7 +48,7 @@ def main():
                         proc.send_signal(signal.SIGINT)
                         log.write("### interrupt.py: SIGINT sent to the playbook at %s\n" % stamp)
                     else:
-                        done = subprocess.run(args.run, capture_output=True, text=True, check=False)
+                        done = subprocess.run(shlex.split(args.run), capture_output=True, text=True, check=False)
                         log.write("### interrupt.py: ran %s at %s: rc %d %s%s\n"
                                   % (args.run, stamp, done.returncode, done.stdout, done.stderr))
                     log.flush()
