@@ -218,7 +218,7 @@ FLAGS = {
         "experimental-mounter-path": ("value", 10, None, "deprecated"),
         "dynamic-config-dir": ("value", 11, 24, "DynamicKubeletConfig flag removed 1.24"),
         "seccomp-profile-root": ("value", 10, None, "deprecated"),
-        "keep-terminated-pod-volumes": ("bool", 10, 30, "deprecated since 1.8, removed 1.30 (kubernetes#122082)"),
+        "keep-terminated-pod-volumes": ("bool", 10, 31, "deprecated since 1.8, removed 1.31 (kubernetes#122082, CHANGELOG-1.31.md Urgent Upgrade Notes)"),
         "max-pods": ("value", 10, None, ""),
         "pod-manifest-path": ("value", 10, None, ""),
         "eviction-hard": ("value", 10, None, ""),
