@@ -106,8 +106,10 @@ def load_faults(path=FAULTS):
         if not isinstance(case, dict) or not (case.get("id") or case.get("name")):
             raise TableError("%s: every case needs an id" % path)
         text = next((case[k] for k in ("title", "description", "fault", "what") if case.get(k)), "")
-        todo = next((case[k] for k in ("what_to_do", "operator", "recovery", "expect") if case.get(k)), "")
-        result.append({"id": str(case.get("id") or case.get("name")), "text": _one_line(text), "todo": _one_line(todo)})
+        todo = next((case[k] for k in ("what_to_do", "fix", "operator", "recovery") if case.get(k)), "")
+        result.append({"id": str(case.get("id") or case.get("name")), "text": _one_line(text), "todo": _one_line(todo),
+                       "expect": _one_line(case.get("expect", "")), "left": _one_line(case.get("end_state", "")),
+                       "scenario": _one_line(case.get("scenario", "faults"))})
     return result
 
 
@@ -310,14 +312,16 @@ def render(table, faults=()):
     if faults:
         lines += [
             "",
-            "Faults during the rollout (`molecule test -s faults`, %d cases in `molecule/faults/cases.yml`):"
-            % len(faults),
+            "Faults during the rollout: %d cases in `molecule/faults/cases.yml`, each proven on the lab by the"
+            " Molecule scenario named, which checks the end state of every host and of the cluster:" % len(faults),
             "",
-            "| id | fault | what happens / what to do |",
-            "|---|---|---|",
+            "| id | fault | message contains | left behind | what to do | scenario |",
+            "|---|---|---|---|---|---|",
         ]
         for fault in faults:
-            lines.append("| `%s` | %s | %s |" % (fault["id"], fault["text"], fault["todo"]))
+            lines.append("| `%s` | %s | `%s` | %s | %s | `%s` |" % (
+                fault["id"], fault["text"], fault.get("expect", "").replace("`", "'"), fault.get("left", ""),
+                fault["todo"], fault.get("scenario", "faults")))
     lines += [
         "",
         "After a failure during the rollout, fix the cause and run the same command again: hosts already at",

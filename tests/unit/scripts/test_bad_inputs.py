@@ -129,13 +129,15 @@ def test_plan_runs_each_case_against_both_playbooks(table, tmp_path):
 
 
 def test_render_lists_every_case_and_the_faults(table):
-    faults = [{"id": "etcd-refuses-snapshot", "text": "an etcd member refuses the snapshot", "todo": "fix etcd"}]
+    faults = [{"id": "etcd-refuses-snapshot", "text": "an etcd member refuses the snapshot", "todo": "fix etcd",
+               "expect": "No healthy etcd member", "left": "nothing changed", "scenario": "faults"}]
     text = bad_inputs.render(table, faults)
     assert text.startswith("## When something fails\n")
     for case in table["cases"]:
         assert "| `%s` |" % case["id"] in text
-    assert "| `etcd-refuses-snapshot` | an etcd member refuses the snapshot | fix etcd |" in text
-    assert "molecule test -s faults" not in bad_inputs.render(table, [])
+    assert ("| `etcd-refuses-snapshot` | an etcd member refuses the snapshot | `No healthy etcd member` | nothing changed"
+            " | fix etcd | `faults` |") in text
+    assert "molecule/faults/cases.yml" not in bad_inputs.render(table, [])
 
 
 def test_the_docs_file_is_current(table):
@@ -169,10 +171,12 @@ def test_faults_file_is_optional_and_read_in_either_shape(tmp_path):
     assert bad_inputs.load_faults(str(tmp_path / "absent.yml")) == []
     listed = tmp_path / "list.yml"
     listed.write_text(yaml.safe_dump([{"id": "disk-full", "description": "staging dir full", "expect": "No space"}]))
-    assert bad_inputs.load_faults(str(listed)) == [{"id": "disk-full", "text": "staging dir full", "todo": "No space"}]
+    assert bad_inputs.load_faults(str(listed)) == [{"id": "disk-full", "text": "staging dir full", "todo": "", "expect": "No space",
+                                                     "left": "", "scenario": "faults"}]
     mapped = tmp_path / "map.yml"
     mapped.write_text(yaml.safe_dump({"cases": [{"name": "sigint", "title": "killed | re-run"}]}))
-    assert bad_inputs.load_faults(str(mapped)) == [{"id": "sigint", "text": "killed \\| re-run", "todo": ""}]
+    assert bad_inputs.load_faults(str(mapped)) == [{"id": "sigint", "text": "killed \\| re-run", "todo": "", "expect": "",
+                                                     "left": "", "scenario": "faults"}]
     broken = tmp_path / "broken.yml"
     broken.write_text(yaml.safe_dump({"cases": [{"title": "no id"}]}))
     with pytest.raises(bad_inputs.TableError, match="needs an id"):
