@@ -2,10 +2,8 @@
 
   apiserver_probe.py start --kubeconfig KC --url URL --state DIR [--interval 0.1] [--timeout 2] [--max-seconds 3600]
       starts the probe in the background (detached) and prints its PID; it writes DIR/probe.pid
-  apiserver_probe.py stop --state DIR [--covers REPORT.json ...]
-      stops it by that PID (SIGTERM), waits for DIR/probe.json and prints it; with --covers, adds
-      `covered`: for each upgrade report (docs/upgrade-report.md), its apiservers phase(s) and whether
-      the probe ran during the whole of each
+  apiserver_probe.py stop --state DIR
+      stops it by that PID (SIGTERM), waits for DIR/probe.json and prints it
 
 Each probe is one GET /api/v1/namespaces/kube-system on a NEW TCP+TLS connection (so every request goes
 through the load balancer's choice of backend again), authenticated with the kubeconfig's client
@@ -17,7 +15,6 @@ Standard library and PyYAML only.
 
 import argparse
 import base64
-import datetime
 import json
 import os
 import signal
@@ -158,28 +155,8 @@ def stop(args):
         sys.exit("the probe (PID %d) left no %s; see probe.log beside it" % (pid, out))
     with open(out, encoding="utf-8") as handle:
         result = json.load(handle)
-    if args.covers:
-        result["covered"] = covered(result, args.covers)
     print(json.dumps(result))
 
-
-def epoch(iso):
-    """'2026-11-26T02:02:20.555Z' -> seconds since the epoch."""
-    return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
-
-
-def covered(result, reports):
-    """[{report, phase, start, end, covered}] for every apiservers phase of REPORTS."""
-    rows = []
-    for path in reports:
-        with open(path, encoding="utf-8") as handle:
-            report = json.load(handle)
-        for phase in report.get("phases", []):
-            if phase.get("phase") == "apiservers":
-                start, end = epoch(phase["start"]), epoch(phase["end"])
-                rows.append({"report": report["run"]["id"], "batch": phase.get("batch"), "start": start, "end": end,
-                             "covered": result["started"] <= start and end <= result["ended"]})
-    return rows
 
 
 def main():
@@ -190,7 +167,6 @@ def main():
     parser.add_argument("--url", help="the load balancer, https://HOST:PORT")
     parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--timeout", type=float, default=2.0)
-    parser.add_argument("--covers", action="append", default=[], help="an upgrade report.json (stop)")
     parser.add_argument("--max-seconds", type=float, default=3600.0, help="ends by itself after this long")
     args = parser.parse_args()
     if args.action == "start":
