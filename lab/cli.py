@@ -153,7 +153,8 @@ def cmd_up(args):
 
     cfg = os.path.join(state.STATE_DIR, "haproxy.cfg")
     with open(cfg, "w", encoding="utf-8") as fh:
-        fh.write(lb.config(members_of(topology), os.path.join(state.STATE_DIR, "haproxy.pid")))
+        fh.write(lb.config(members_of(topology), os.path.join(state.STATE_DIR, "haproxy.pid"),
+                           lb.health_path(version)))
     ok, err = lb.check_config(cfg)
     if not ok:
         raise LabError(f"haproxy rejected {cfg}: {err}")

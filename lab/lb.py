@@ -8,9 +8,21 @@ import subprocess
 from lab import net
 
 
-def config(control_plane, pidfile):
-    """haproxy.cfg for [(name, ip)] apiservers."""
-    servers = "\n".join(f"    server {name} {ip}:{net.APISERVER_PORT} check inter 2s fall 2 rise 1"
+def health_path(version):
+    """What the LB asks each apiserver: /readyz from 1.16 (it fails as soon as a shutdown starts,
+    while --shutdown-delay-duration keeps the apiserver serving), /healthz before."""
+    minor = int(str(version).lstrip("v").split(".")[1])
+    return "/readyz" if minor >= 16 else "/healthz"
+
+
+def config(control_plane, pidfile, check_path="/healthz"):
+    """haproxy.cfg for [(name, ip)] apiservers, health-checked over HTTPS at CHECK_PATH.
+
+    A member is taken out after one failed check (every second) and put back after two good ones, so
+    that a restarting apiserver gets no request before it is ready; a connection refused by a member
+    that just went away is retried on another one (redispatch) instead of failing the client.
+    """
+    servers = "\n".join(f"    server {name} {ip}:{net.APISERVER_PORT} check check-ssl verify none inter 1s fall 1 rise 2"
                         for name, ip in control_plane)
     return f"""# Written by the clusterops lab (python -m lab up). TCP pass-through: TLS ends at the apiservers.
 global
@@ -23,6 +35,8 @@ defaults
     timeout client 1h
     timeout server 1h
     timeout check 2s
+    retries 3
+    option redispatch 1
 
 frontend kube-apiserver
     bind {net.HOST_IP}:{net.LB_PORT}
@@ -30,7 +44,8 @@ frontend kube-apiserver
 
 backend kube-apiservers
     balance roundrobin
-    option tcp-check
+    option httpchk GET {check_path}
+    http-check expect status 200
 {servers}
 """
 

@@ -240,7 +240,7 @@ class Handler(BaseHTTPRequestHandler):
             checks.append(('etcd', etcd_ok))
         if name == 'readyz':
             checks.append(('informer-sync', api.ready.is_set()))
-            if api.stopping.is_set():
+            if api.stopping.is_set() or api.shutdown_requested.is_set():
                 checks.append(('shutdown', False))
         checks.append(('poststarthook/bootstrap-controller', api.ready.is_set()))
         sub = path.strip('/').split('/', 1)[1] if '/' in path.strip('/') else None

@@ -215,6 +215,7 @@ class APIServer(object):
         self._ip_lock = threading.Lock()
         self.ready = threading.Event()
         self.stopping = threading.Event()
+        self.shutdown_requested = threading.Event()  # SIGTERM seen, still serving (--shutdown-delay-duration)
         self.service_net = ipaddress.ip_network(self.flags.get('service-cluster-ip-range', '10.96.0.0/12'),
                                                 strict=False)
 
@@ -892,6 +893,14 @@ def main(version, flags, stop_event=None):
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     stop.wait()
+    # Upstream (1.16+): --shutdown-delay-duration keeps serving after SIGTERM while /readyz fails, so
+    # that load balancers take this apiserver out before it stops listening.
+    delay = parse_duration(api.flags.get('shutdown-delay-duration'), 0) if api.minor >= 16 else 0
+    if delay > 0:
+        api.shutdown_requested.set()
+        klog.info('[graceful-termination] shutdown delay of %gs: /readyz fails, requests are still served' % delay,
+                  'genericapiserver.go:545')
+        time.sleep(delay)
     klog.info('[graceful-termination] shutting down', 'genericapiserver.go:545')
     api.stopping.set()
     for s in servers:

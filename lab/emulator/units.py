@@ -68,6 +68,10 @@ def default_flags(component, version, ctx):
         ]
         if minor < 24:
             out.append("--insecure-port=0")
+        if minor >= 16 and int(ctx.get("apiserver_count", 3)) > 1:
+            # Behind the load balancer: keep serving for a while after SIGTERM while /readyz fails, so
+            # that the LB's health check takes this apiserver out before it stops listening.
+            out.append("--shutdown-delay-duration=%s" % ctx.get("shutdown_delay", "5s"))
         if minor >= 20:
             # Required from 1.20 (bound service-account tokens).
             out.append("--service-account-issuer=https://kubernetes.default.svc.cluster.local")

@@ -120,3 +120,11 @@ def test_default_flags_release_specific():
 def test_removed_in():
     assert "insecure-port" in flag_facts.removed_in("kube-apiserver", 24)
     assert "allow-privileged" in flag_facts.removed_in("kubelet", 15)
+
+
+def test_shutdown_delay_only_behind_a_load_balancer_and_from_1_16():
+    several = dict(CTX, apiserver_count=2)
+    assert "--shutdown-delay-duration=5s" in units.default_flags("kube-apiserver", "1.30.14", several)
+    assert not [f for f in units.default_flags("kube-apiserver", "1.15.12", several) if "shutdown-delay" in f]
+    alone = dict(CTX, apiserver_count=1)
+    assert not [f for f in units.default_flags("kube-apiserver", "1.30.14", alone) if "shutdown-delay" in f]

@@ -165,6 +165,14 @@ def test_haproxy_config_lists_every_apiserver():
     assert lb.argv("/c.cfg") == ["haproxy", "-f", "/c.cfg", "-db"]
 
 
+def test_haproxy_takes_a_stopping_apiserver_out_and_retries_elsewhere():
+    cfg = lb.config([("cp1", "10.213.19.11"), ("cp2", "10.213.19.12")], "/run/x.pid", lb.health_path("1.30.14"))
+    assert "option httpchk GET /readyz" in cfg
+    assert "server cp1 10.213.19.11:6443 check check-ssl verify none inter 1s fall 1 rise 2" in cfg
+    assert "option redispatch 1" in cfg and "retries 3" in cfg
+    assert lb.health_path("1.15.12") == "/healthz" and lb.health_path("v1.16.15") == "/readyz"
+
+
 def test_mirror_layout():
     assert mirror.artifact_relpath("1.15.12", "kubelet") == "release/v1.15.12/bin/linux/amd64/kubelet"
     assert mirror.URL_TEMPLATE.format(version="1.16.15", arch="amd64", name="kube-proxy") == \
