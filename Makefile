@@ -17,7 +17,7 @@ MOLECULE_LANES ?= "default control_plane nodes" "cm_order"
 DEMO_FROM ?= 1.14.10
 DEMO_TO   ?= 1.15.12
 
-.PHONY: help setup lint sanity unit integration molecule test-fast test demo lab-up lab-down lab-status build bench clean
+.PHONY: help setup lint sanity unit integration molecule bench-rollout test-fast test demo lab-up lab-down lab-status build bench clean
 
 help:
 	@echo "make test       set up, then lint, sanity, unit, integration and Molecule (what CI runs)"
@@ -51,6 +51,10 @@ build: setup
 	$(BIN)/ansible-galaxy collection build --output-path .build/dist --force .
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/install $(BIN)/ansible-galaxy collection install --offline -p .build/install .build/dist/clusterops-k8s_upgrade-*.tar.gz
 	test -f .build/install/ansible_collections/clusterops/k8s_upgrade/plugins/modules/version_skew.py
+
+# Node batch overhead on a 1 + 12 lab (root; brings its own lab up and down, about 12 minutes).
+bench-rollout: setup
+	$(PY) benchmarks/rollout.py
 
 bench: setup
 	$(PY) benchmarks/skew_plan.py
