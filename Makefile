@@ -12,7 +12,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 # Molecule scenarios run by `make test`: one quoted list per lane; the lanes run side by side, each
 # with its own lab (scripts/molecule.sh), the scenarios of a lane one after another. One scenario:
 # `make molecule MOLECULE_LANES=nodes`.
-MOLECULE_LANES ?= "default control_plane nodes" "cm_order"
+MOLECULE_LANES ?= "nodes cm_order default bad_inputs" "control_plane seed_jump" "modern api_removal faults"
 # The demo: a lab at DEMO_FROM upgraded to DEMO_TO.
 DEMO_FROM ?= 1.14.10
 DEMO_TO   ?= 1.15.12

@@ -171,12 +171,12 @@ def test_faults_file_is_optional_and_read_in_either_shape(tmp_path):
     assert bad_inputs.load_faults(str(tmp_path / "absent.yml")) == []
     listed = tmp_path / "list.yml"
     listed.write_text(yaml.safe_dump([{"id": "disk-full", "description": "staging dir full", "expect": "No space"}]))
-    assert bad_inputs.load_faults(str(listed)) == [{"id": "disk-full", "text": "staging dir full", "todo": "", "expect": "No space",
-                                                     "left": "", "scenario": "faults"}]
+    assert bad_inputs.load_faults(str(listed)) == [
+        {"id": "disk-full", "text": "staging dir full", "todo": "", "expect": "No space", "left": "", "scenario": "faults"}]
     mapped = tmp_path / "map.yml"
     mapped.write_text(yaml.safe_dump({"cases": [{"name": "sigint", "title": "killed | re-run"}]}))
-    assert bad_inputs.load_faults(str(mapped)) == [{"id": "sigint", "text": "killed \\| re-run", "todo": "", "expect": "",
-                                                     "left": "", "scenario": "faults"}]
+    assert bad_inputs.load_faults(str(mapped)) == [
+        {"id": "sigint", "text": "killed \\| re-run", "todo": "", "expect": "", "left": "", "scenario": "faults"}]
     broken = tmp_path / "broken.yml"
     broken.write_text(yaml.safe_dump({"cases": [{"title": "no id"}]}))
     with pytest.raises(bad_inputs.TableError, match="needs an id"):
