@@ -194,6 +194,11 @@ class CallbackModule(CallbackBase):
                      delegated_to=delegated.get("ansible_delegated_host") or delegated.get("ansible_host"))
         if outcome in ("failed", "ignored", "unreachable"):
             event["msg"] = report_lib.failure_message(data)
+        # A step that reports how long it waited (component_switch: the systemd reload, then the
+        # restarts and readiness waits).
+        for key in ("reload_s", "waited_s"):
+            if isinstance(data.get(key), (int, float)) and not isinstance(data.get(key), bool):
+                event[key] = data[key]
         if outcome == "skipped" and data.get("false_condition"):
             event["false_condition"] = report_lib.scrub(str(data["false_condition"]))[:300]
         self._record(event)

@@ -329,12 +329,12 @@ def gather(run, components=COMPONENTS, search_paths=DEFAULT_SEARCH_PATHS, units=
             state = unit_state(states.get(unit["unit"]))
             entry["state"] = state
             if state and state["main_pid"] and root in (None, "", "/"):
-                entry["running_path"] = _running_path(proc, state["main_pid"])
+                entry["running_path"] = running_path(proc, state["main_pid"])
         facts[component] = entry
     return facts, notes
 
 
-def _running_path(proc, pid):
+def running_path(proc, pid):
     """The executable the service runs now; "(deleted)" when the file was replaced since it started.
 
     A script started through its #! line runs as its interpreter, so /proc/PID/exe names the

@@ -426,6 +426,8 @@ def build_report(events, report_dir=None):
             "outcome": step.get("outcome"),
             "msg": step.get("msg") or None,
             "false_condition": step.get("false_condition") or None,
+            "reload_s": step.get("reload_s"),
+            "waited_s": step.get("waited_s"),
             "fatal": False,
         })
     # The failed step that stopped a host: its last failed or unreachable step.

@@ -219,22 +219,32 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import component_switch as cs
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import flag_migration as fm
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import systemd_unit as su
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.release_data.flags import COMPONENTS
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.versions import VersionError
 
 
-def _write_atomically(module, path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(text))
-        module.atomic_move(tmp, path)  # keeps owner, mode and SELinux context of `path`
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+class _FileHost:
+    """What write_unit needs of the host: an atomic write and a backup."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def write(self, path, text):
+        directory = os.path.dirname(path)
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(to_bytes(text))
+            self.module.atomic_move(tmp, path)  # keeps owner, mode and SELinux context of `path`
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def backup(self, path):
+        return self.module.backup_local(path)
 
 
 def main():
@@ -256,56 +266,28 @@ def main():
     )
     p = module.params
     unit = p["unit"] or p["component"] + ".service"
-    result = dict(changed=False, unit=unit, binary=None, binary_before=None, flags_before=[], flags_after=[], renamed=[],
-                  dropped=[], warned=[], added=[], changed_values=[], files=[], flag_files=[],
-                  backup_files={}, needs_daemon_reload=False, hop_changes=[])
     try:
-        if p["current_version"]:
-            result["hop_changes"] = fm.hop_changes(p["component"], p["current_version"], p["target_version"])
-        service = su.read_service(unit, root=p["root"])
-        result["binary"] = result["binary_before"] = service.binary
-        result["flags_before"] = su.render_flags(service.flags)
-        result["flag_files"] = service.flag_files()
-        the_plan = fm.plan(
-            service.flags, p["component"], p["target_version"], removed_flags=p["removed_flags"],
-            set_flags=p["set_flags"], unset_flags=p["unset_flags"], verbosity=p["verbosity"])
-        edits = fm.apply(service, the_plan, binary=p["binary"])
-        if p["binary"]:
-            result["binary"] = p["binary"]
+        result, edits, _service = cs.plan_unit(
+            p["component"], p["target_version"], binary=p["binary"], unit=unit, root=p["root"],
+            removed_flags=p["removed_flags"], verbosity=p["verbosity"], set_flags=p["set_flags"],
+            unset_flags=p["unset_flags"], current_version=p["current_version"])
     except (su.UnitError, fm.FlagMigrationError, VersionError) as exc:
-        module.fail_json(msg="%s: %s" % (unit, to_native(exc)), **result)
+        module.fail_json(msg="%s: %s" % (unit, to_native(exc)), unit=unit)
     except (IOError, OSError) as exc:
         module.fail_json(msg="%s: cannot read %s: %s" % (unit, getattr(exc, "filename", "a file"), to_native(exc)),
-                         exception=traceback.format_exc(), **result)
+                         exception=traceback.format_exc(), unit=unit)
 
-    result.update(flags_after=fm.planned_flags(service.flags, the_plan), renamed=the_plan.renamed,
-                  dropped=the_plan.dropped, warned=the_plan.warned, added=the_plan.added,
-                  changed_values=the_plan.changed_values, files=sorted(edits))
-    for item in the_plan.warned:
+    for item in result["warned"]:
         module.warn(item["message"])
-    unit_files = set(service.config.files)
-    result["needs_daemon_reload"] = any(path in unit_files for path in edits)
-    result["changed"] = bool(edits)
     if module._diff:
         result["diff"] = [dict(before_header=path, after_header=path, before=fe.before, after=fe.after)
                           for path, fe in sorted(edits.items())]
     if edits and not module.check_mode:
-        for path, fe in sorted(edits.items()):
-            current = su.read_text(path)
-            if current != fe.before:
-                module.fail_json(msg="%s changed while it was being rewritten; run again" % path, **result)
-            if p["backup"]:
-                result["backup_files"][path] = module.backup_local(path)
-            _write_atomically(module, path, fe.after)
-        # Read back what systemd will see: the rewrite must give exactly the planned arguments.
-        check = su.read_service(unit, root=p["root"])
-        written = su.render_flags(check.flags)
-        if written != result["flags_after"] or check.binary != result["binary"]:
-            module.fail_json(msg="%s: after the rewrite the unit runs %s %s, expected %s %s; the backups are %s"
-                             % (unit, check.binary, written, result["binary"], result["flags_after"],
-                                result["backup_files"]), **result)
+        try:
+            cs.write_unit(_FileHost(module), result, edits, root=p["root"], backup=p["backup"])
+        except cs.SwitchError as exc:
+            module.fail_json(msg=to_native(exc), **result)
     module.exit_json(**result)
-
 
 if __name__ == "__main__":
     main()

@@ -261,7 +261,7 @@ def test_running_path_from_proc(tmp_path, target, expected):
     (tmp_path / "4242").mkdir()
     if target:
         os.symlink(target, tmp_path / "4242" / "exe")
-    assert cf._running_path(str(tmp_path), 4242) == expected
+    assert cf.running_path(str(tmp_path), 4242) == expected
 
 
 @pytest.mark.parametrize("cmdline, expected", [
@@ -274,4 +274,4 @@ def test_running_path_of_interpreted_service(tmp_path, cmdline, expected):
     (tmp_path / "4242").mkdir()
     os.symlink("/usr/bin/python3.11", tmp_path / "4242" / "exe")
     (tmp_path / "4242" / "cmdline").write_bytes(b"\0".join(arg.encode() for arg in cmdline) + b"\0")
-    assert cf._running_path(str(tmp_path), 4242) == expected
+    assert cf.running_path(str(tmp_path), 4242) == expected

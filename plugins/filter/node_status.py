@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: ready_nodes
+short_description: The nodes of a list that are Ready, at a kubelet version
+version_added: 0.2.0
+author: clusterops maintainers (@clusterops)
+description:
+  - From Node objects as P(kubernetes.core.k8s_info#module) returns them, the names in O(names)
+    whose Ready condition is C(True) and, with O(version), whose kubelet reports that release.
+  - The filter C(pods_not_ready) is its counterpart for Pods - of the pods with the given uids, those
+    listed but not Running with Ready C(True).
+  - The filter C(batch_outcome) sums up a node batch's waits once for all its nodes (see
+    C(module_utils/node_status.py)) - the nodes Ready at the release, per node the pods not running
+    and ready again and the container IDs its pods report.
+options:
+  _input:
+    description: The Node objects.
+    type: list
+    elements: dict
+    required: true
+  names:
+    description: The node names to look at, in the order to return them.
+    type: list
+    elements: str
+    required: true
+  version:
+    description: The release the kubelet must report, e.g. C(1.32.11).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: The nodes of the batch Ready at the target
+  ansible.builtin.debug:
+    msg: "{{ nodes.resources | clusterops.k8s_upgrade.ready_nodes(['node1', 'node2'], '1.32.11') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The Ready node names, in the order of O(names).
+  type: list
+  elements: str
+"""
+
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import (batch_outcome, pods_not_ready,
+                                                                                     ready_nodes)
+
+
+class FilterModule:
+    def filters(self):
+        return {"ready_nodes": ready_nodes, "pods_not_ready": pods_not_ready, "batch_outcome": batch_outcome}

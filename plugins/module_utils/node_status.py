@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Readiness of Nodes and Pods as the API returns them (k8s_info resources), for the node batches."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def _condition(obj, kind):
+    for condition in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return condition.get("status")
+    return None
+
+
+def ready_nodes(nodes, names, version=None):
+    """The names in `names` (in that order) whose Node is Ready and, with `version`, reports that kubelet version."""
+    want = None if version is None else "v" + str(version).lstrip("v")
+    found = {}
+    for node in nodes or []:
+        name = (node.get("metadata") or {}).get("name")
+        kubelet = ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion")
+        if _condition(node, "Ready") == "True" and (want is None or kubelet == want):
+            found[name] = True
+    return [name for name in names or [] if name in found]
+
+
+def pods_not_ready(pods, uids):
+    """The pods among `uids` that are listed but not Running with Ready=True (a pod gone is not waited for)."""
+    wanted = set(uids or [])
+    return [pod for pod in pods or [] if (pod.get("metadata") or {}).get("uid") in wanted
+            and ((pod.get("status") or {}).get("phase") != "Running" or _condition(pod, "Ready") != "True")]
+
+
+def container_id(status):
+    """A containerStatuses entry's ID as crictl shows it (the runtime prefix dropped)."""
+    value = (status or {}).get("containerID") or ""
+    return value.split("://", 1)[-1]
+
+
+def batch_outcome(nodes, pods_before, pods_after, names, version):
+    """What a node batch's waits found, once for all its nodes.
+
+    `names`: the batch's switched nodes; `pods_before`: the pods listed before the switch (those that
+    were Running on a node are waited for); `nodes`, `pods_after`: the last reads of the waits.
+    Returns {ready: [node names Ready at `version`], pods_not_ready: {node: [pod names]},
+    container_ids: {node: [IDs its pods report now]}}."""
+    ready = ready_nodes(nodes, names, version)
+    running_before = {}
+    for pod in pods_before or []:
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node in names and (pod.get("status") or {}).get("phase") == "Running":
+            running_before[(pod.get("metadata") or {}).get("uid")] = node
+    outcome = {"ready": ready, "pods_not_ready": dict((n, []) for n in names), "container_ids": dict((n, []) for n in names)}
+    for pod in pods_not_ready(pods_after, running_before):
+        outcome["pods_not_ready"][running_before[pod["metadata"]["uid"]]].append(pod["metadata"].get("name"))
+    for pod in pods_after or []:
+        node = running_before.get((pod.get("metadata") or {}).get("uid"))
+        if node:
+            outcome["container_ids"][node].extend(container_id(s) for s in (pod.get("status") or {}).get("containerStatuses") or [])
+    return outcome

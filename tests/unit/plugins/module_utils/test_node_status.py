@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ready_nodes and pods_not_ready on objects shaped as k8s_info returns them."""
+
+import pytest
+
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import pods_not_ready, ready_nodes
+
+
+def node(name, ready="True", version="v1.32.11"):
+    return {"metadata": {"name": name}, "status": {"nodeInfo": {"kubeletVersion": version},
+                                                  "conditions": [{"type": "MemoryPressure", "status": "False"},
+                                                                 {"type": "Ready", "status": ready}]}}
+
+
+def pod(uid, phase="Running", ready="True"):
+    status = {"phase": phase}
+    if ready is not None:
+        status["conditions"] = [{"type": "Ready", "status": ready}]
+    return {"metadata": {"uid": uid, "name": "pod-" + uid}, "status": status}
+
+
+@pytest.mark.parametrize("nodes, names, version, expected", [
+    ([node("n1"), node("n2")], ["n2", "n1"], "1.32.11", ["n2", "n1"]),
+    ([node("n1"), node("n2", ready="False")], ["n1", "n2"], "1.32.11", ["n1"]),
+    ([node("n1", version="v1.31.14")], ["n1"], "v1.32.11", []),
+    ([node("n1", version="v1.31.14")], ["n1"], None, ["n1"]),
+    ([node("n1")], ["n1", "gone"], "1.32.11", ["n1"]),
+    ([{"metadata": {"name": "n1"}, "status": {}}], ["n1"], None, []),
+    ([], ["n1"], "1.32.11", []),
+])
+def test_ready_nodes(nodes, names, version, expected):
+    assert ready_nodes(nodes, names, version) == expected
+
+
+def test_pods_not_ready_only_among_the_expected_uids():
+    pods = [pod("a"), pod("b", phase="Pending", ready="False"), pod("c", ready="False"), pod("d", ready=None),
+            pod("x", phase="Pending")]
+    assert [p["metadata"]["uid"] for p in pods_not_ready(pods, ["a", "b", "c", "d", "gone"])] == ["b", "c", "d"]
+    assert pods_not_ready(pods, []) == []
+
+
+def test_batch_outcome_per_node():
+    from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import batch_outcome
+
+    def on(p, node_name, ids=()):
+        p = dict(p, spec={"nodeName": node_name})
+        p["status"] = dict(p["status"], containerStatuses=[{"containerID": "containerd://" + i} for i in ids])
+        return p
+
+    before = [on(pod("a"), "n1"), on(pod("b"), "n2"), on(pod("c", phase="Succeeded"), "n1"), on(pod("z"), "other")]
+    after = [on(pod("a"), "n1", ["id-a2"]), on(pod("b", ready="False"), "n2", ["id-b"]), on(pod("z"), "other", ["id-z"])]
+    outcome = batch_outcome([node("n1"), node("n2", ready="False")], before, after, ["n1", "n2"], "1.32.11")
+    assert outcome == {"ready": ["n1"], "pods_not_ready": {"n1": [], "n2": ["pod-b"]},
+                       "container_ids": {"n1": ["id-a2"], "n2": ["id-b"]}}
