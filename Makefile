@@ -53,8 +53,10 @@ build: setup
 	test -f .build/install/ansible_collections/clusterops/k8s_upgrade/plugins/modules/version_skew.py
 
 # Node batch overhead on a 1 + 12 lab (root; brings its own lab up and down, about 12 minutes).
+# The node rollout before component_switch and the prepare play (the baseline the figures are compared with).
+ROLLOUT_BASELINE ?= 9182ede
 bench-rollout: setup
-	$(PY) benchmarks/rollout.py
+	$(PY) benchmarks/rollout.py --baseline $(ROLLOUT_BASELINE)
 
 bench: setup
 	$(PY) benchmarks/skew_plan.py

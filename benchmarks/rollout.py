@@ -1,24 +1,31 @@
 """Benchmark the node rollout of playbooks/upgrade.yml: time per node batch beyond the restart and
 readiness waits (target: under 5 s), for 1 and for 10 nodes per batch (upgrade_node_serial).
 
-Run as root from the repository root (LAB_ID selects the lab as for `python -m lab`):
-for each configuration, a fresh lab of 1 control plane + 12 nodes at FROM is brought up, the seeded
-Helm release is migrated (playbooks/migrate_apis.yml, not timed), and playbooks/upgrade.yml upgrades
-it to TO with that upgrade_node_serial. Both configurations run the same hop, side by side. The lab
-is taken down at the end, whatever happens.
+Run as root from the repository root (LAB_ID selects the lab as for `python -m lab`): for each
+configuration, a fresh lab of 1 control plane + 12 nodes at FROM is brought up, the seeded Helm
+release is migrated (playbooks/migrate_apis.yml, not timed), and playbooks/upgrade.yml upgrades it to
+TO with that upgrade_node_serial. With --baseline REV (make bench-rollout passes the revision before
+component_switch), the same runs are made with that revision's playbooks, from a git worktree, before
+each of this checkout's: the two are measured in one run, on the same machine and lab size. The lab is
+taken down after each run, whatever happens.
 
 The figures come from the upgrade report (report.json, docs/upgrade-report.md): each "node batches"
-phase is one batch; its wait time is the union of the intervals of every restart and readiness task of
-every host of the batch (task names starting "Restart " or "Wait ", and the cluster validation, which
-waits for every node and critical pod to be Ready); overhead = batch time - wait time. The tasks that
-make up the overhead are listed too (longest span over the hosts of a batch, summed over batches).
+phase is one batch. Its wait time is the union over the hosts of the batch of
+  - the restart and readiness tasks (names starting "Restart " or "Wait ", and the cluster validation,
+    which waits for every node and critical pod to be Ready; includes never count), and
+  - for component_switch, which does the switch of a node in one task, only what it reports: the
+    systemd reload of the rewritten units right before the restarts (reload_s, shown apart), then the
+    restarts and readiness waits (waited_s); its start-up, the unit rewrite and the state backup count
+    as overhead.
+overhead = batch time - wait time. The tasks that make up the overhead are listed too (per task name,
+the union of its intervals over the hosts of a batch, summed over batches). The staging and the
+restart forecast of every node run once, before the first batch ("prepare nodes", prepare_s).
 
-Measured once (1.31.14 -> 1.32.11, 1 + 12 hosts, a 2-core machine shared with two other labs, load ~9):
-upgrade_node_serial=1: 12 batches, per batch 27.8 s of which 10.0 s restart/readiness waits, overhead
-mean 17.8 s (max 28.9 s); upgrade_node_serial=10: 2 batches, 78.7 s / 24.0 s, overhead mean 54.7 s
-(max 83.7 s for the batch of 10, i.e. 8.4 s per node). Target (< 5 s) not met: the overhead is Ansible's
-per-task cost on the loaded machine (~1.5-5 s a task, even skipped ones), led by "Reload systemd",
-the argument-spec validation of each k8s_component include and the skipped apiserver version check.
+Measured (1.31.14 -> 1.32.11, 1 + 12 hosts, this 2-core machine with no other lab running):
+  before (9182ede), serial 1: overhead mean 9.3 s (max 10.2 s); serial 10: 61.7 s for the batch of 10.
+  now, serial 1: mean 2.1 s (max 2.4 s); serial 10: 4.4 s for the batch of 10 (of which the systemd
+  reload, counted with the restart, 0.97 s: counted as overhead it would be 5.4 s), 2.7 s for the 2.
+See the README (Development) for the latest side-by-side run.
 
 Usage: .venv/bin/python benchmarks/rollout.py [--nodes 12] [--serial 1 --serial 10] [--from 1.31.14] [--to 1.32.11]
        .venv/bin/python benchmarks/rollout.py --analyse reports/RUN/report.json [...]   (figures only)
@@ -28,8 +35,10 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,27 +48,58 @@ PREPARE_PHASE = "prepare nodes"  # every node at once, before the first batch: s
 WAIT_TASK = re.compile(r"^(Restart |Wait |Validate the cluster \(every node Ready)")
 
 
-def lab(*args):
-    proc = subprocess.run([sys.executable, "-m", "lab"] + list(args), cwd=ROOT, capture_output=True, text=True,
+def lab(root, *args):
+    proc = subprocess.run([sys.executable, "-m", "lab"] + list(args), cwd=root, capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
         raise SystemExit("lab %s failed:\n%s%s" % (" ".join(args), proc.stdout, proc.stderr))
     return proc.stdout
 
 
-def playbook(name, *extra):
-    """Run a playbook against the lab; return (seconds, the report.json path it names)."""
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"))
+def playbook(root, name, *extra):
+    """Run a playbook of the checkout `root` against its lab; return (seconds, the report.json path it names)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_COLLECTIONS_PATH=os.path.join(root, ".build", "collections"))
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-            os.path.join(ROOT, "inventories", "lab", "hosts.yml"), os.path.join(ROOT, "playbooks", name)] + list(extra)
+            os.path.join(root, "inventories", "lab", "hosts.yml"), os.path.join(root, "playbooks", name)] + list(extra)
     began = time.monotonic()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
     took = time.monotonic() - began
     if proc.returncode != 0:
         raise SystemExit("%s failed (rc %d):\n%s\n%s" % (name, proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
     found = re.findall(r"machine-readable: (\S+/report\.json)", proc.stdout)
     return took, (found[-1] if found else None)
+
+
+def baseline_checkout(rev):
+    """A worktree of revision `rev` beside a temporary directory, set up to run its own playbooks."""
+    path = os.path.join(tempfile.mkdtemp(prefix="rollout-baseline-"), "checkout")
+    subprocess.run(["git", "worktree", "add", "--detach", path, rev], cwd=ROOT, check=True, capture_output=True)
+    os.symlink(os.path.join(ROOT, ".venv"), os.path.join(path, ".venv"))
+    subprocess.run(["bash", "scripts/dev-collection.sh"], cwd=path, check=True)
+    return path
+
+
+def drop_checkout(path):
+    subprocess.run(["git", "worktree", "remove", "--force", path], cwd=ROOT, check=False, capture_output=True)
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def run_config(root, args, serial):
+    """A fresh lab in checkout `root`, the migration (not timed), then the timed upgrade; the report's figures."""
+    lab(root, "down")
+    began = time.monotonic()
+    lab(root, "up", "--control-plane", "1", "--nodes", str(args.nodes), "--version", args.from_version)
+    print("lab: 1 + %d at %s up in %.1f s" % (args.nodes, args.from_version, time.monotonic() - began), flush=True)
+    try:
+        playbook(root, "migrate_apis.yml", "-e", "k8s_target_version=" + args.to_version)
+        took, report = playbook(root, "upgrade.yml", "-e", "k8s_target_version=" + args.to_version,
+                                "-e", json.dumps({"upgrade_accept": ["kubelet-inplace-minor"]}),
+                                "-e", "upgrade_node_serial=%d" % serial)
+        print("upgrade.yml with upgrade_node_serial=%d: %.1f s, %s" % (serial, took, report), flush=True)
+        return analyse(os.path.join(root, report))
+    finally:
+        lab(root, "down")
 
 
 def union_length(intervals):
@@ -153,8 +193,8 @@ def show(rows, results):
         print("  ".join("%-19s" % row[c] for c in cols))
     for label, result in results:
         print("\n%s: per batch (total / wait (of it systemd reload) / overhead, s): %s" % (label, "; ".join(
-            "#%s %d node(s) %.1f / %.1f (%.2f) / %.1f" % (b["batch"], b["hosts"], b["total"], b["wait"], b.get("reload", 0.0),
-                                                         b["overhead"])
+            "#%s %d node(s) %.1f / %.1f (%.2f) / %.1f"
+            % (b["batch"], b["hosts"], b["total"], b["wait"], b.get("reload", 0.0), b["overhead"])
             for b in result["batches"])))
         top = sorted(result["overhead_tasks"].items(), key=lambda kv: -kv[1])[:8]
         print("  overhead by task, summed over batches: " + "; ".join("%s %.1f s" % kv for kv in top))
@@ -169,6 +209,7 @@ def main():
     parser.add_argument("--to", dest="to_version", default="1.32.11")
     parser.add_argument("--analyse", nargs="+", metavar="REPORT_JSON", help="only print the figures of these reports")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--baseline", metavar="REV", help="also run revision REV (a git worktree), before each configuration")
     args = parser.parse_args()
     results = []
     if args.analyse:
@@ -176,30 +217,27 @@ def main():
     else:
         if os.geteuid() != 0:
             raise SystemExit("run as root (the lab needs it)")
-        serials = args.serial or [1, 10]
-        accept = json.dumps({"upgrade_accept": ["kubelet-inplace-minor"]})
+        checkouts = [("", ROOT)]
+        if args.baseline:
+            checkouts.insert(0, ("%s " % args.baseline, baseline_checkout(args.baseline)))
         try:
-            for serial in serials:
-                lab("down")
-                began = time.monotonic()
-                lab("up", "--control-plane", "1", "--nodes", str(args.nodes), "--version", args.from_version)
-                print("lab: 1 + %d at %s up in %.1f s" % (args.nodes, args.from_version, time.monotonic() - began),
-                      flush=True)
-                playbook("migrate_apis.yml", "-e", "k8s_target_version=" + args.to_version)
-                took, report = playbook("upgrade.yml", "-e", "k8s_target_version=" + args.to_version,
-                                        "-e", accept, "-e", "upgrade_node_serial=%d" % serial)
-                print("upgrade.yml with upgrade_node_serial=%d: %.1f s, %s" % (serial, took, report), flush=True)
-                results.append(("serial=%d" % serial, analyse(os.path.join(ROOT, report))))
+            # baseline and this checkout one after the other for each configuration, on the same lab size
+            for serial in args.serial or [1, 10]:
+                for prefix, root in checkouts:
+                    results.append(("%sserial=%d" % (prefix, serial), run_config(root, args, serial)))
         finally:
-            lab("down")
+            for _prefix, root in checkouts:
+                if root != ROOT:
+                    drop_checkout(root)
     rows = [summary(label, result) for label, result in results]
     print()
     show(rows, results)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"summary": rows, "runs": [run for _label, run in results]}, handle, indent=1)
+    own = [r for r in rows if not args.baseline or not r["config"].startswith(args.baseline + " ")]
     print("\ntarget: overhead under %.0f s per batch: %s" % (
-        OVERHEAD_TARGET_S, "met" if all(r["meets_target"] for r in rows) else "NOT met"))
+        OVERHEAD_TARGET_S, "met" if all(r["meets_target"] for r in own) else "NOT met"))
 
 
 if __name__ == "__main__":

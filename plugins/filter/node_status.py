@@ -47,10 +47,10 @@ _value:
   elements: str
 """
 
-from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import (batch_outcome, pods_not_ready,
-                                                                                     ready_nodes)
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import node_status
 
 
 class FilterModule:
     def filters(self):
-        return {"ready_nodes": ready_nodes, "pods_not_ready": pods_not_ready, "batch_outcome": batch_outcome}
+        return {"ready_nodes": node_status.ready_nodes, "pods_not_ready": node_status.pods_not_ready,
+                "batch_outcome": node_status.batch_outcome}

@@ -314,6 +314,7 @@ def gather(run, components=COMPONENTS, search_paths=DEFAULT_SEARCH_PATHS, units=
             "unit": None,
             "state": None,
             "running_path": None,
+            "running_version": None,
             "flags": {},
             "flag_list": [],
             "flag_files": [],
@@ -330,8 +331,22 @@ def gather(run, components=COMPONENTS, search_paths=DEFAULT_SEARCH_PATHS, units=
             entry["state"] = state
             if state and state["main_pid"] and root in (None, "", "/"):
                 entry["running_path"] = running_path(proc, state["main_pid"])
+                entry["running_version"] = running_version(entry["running_path"], binaries)
         facts[component] = entry
     return facts, notes
+
+
+def running_version(path, binaries):
+    """The release of the binary a process runs: a binary read above with that path, else the version of
+    its versioned install directory. It differs from the unit's when a run was interrupted between the
+    rewrite of the unit and the restart."""
+    if not path:
+        return None
+    bare = path.replace(" (deleted)", "")
+    for info in binaries:
+        if bare in (info.get("path"), info.get("realpath")):
+            return info.get("version")
+    return install_dir_of(bare)[1]
 
 
 def running_path(proc, pid):

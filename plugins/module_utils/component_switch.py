@@ -20,9 +20,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import os
 import re
 import shutil
+import tempfile
 
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import flag_migration as fm
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import systemd_unit as su
@@ -125,10 +127,10 @@ def plan_line(entry):
 def observe(host, units, systemctl="systemctl"):
     """{unit: (state, running path)} from one `systemctl show` (and the host's /proc, `host.proc`)."""
     proc = getattr(host, "proc", "/proc")
-    rc, out, err = host.run(systemctl_show_argv(systemctl, units))
+    argv = systemctl_show_argv(systemctl, units)
+    rc, out, err = host.run(argv)
     if rc != 0:
-        raise SwitchError("%s failed (rc %d): %s" % (" ".join(systemctl_show_argv(systemctl, units)), rc,
-                                                   (err or out).strip()))
+        raise SwitchError("%s failed (rc %d): %s" % (" ".join(argv), rc, (err or out).strip()))
     shown = parse_systemctl_show(out)
     result = {}
     for unit in units:
@@ -256,7 +258,7 @@ def switch(host, components, target_version, install_root="/opt/kubernetes", ver
     if check_mode or not result["changed"]:
         return result
 
-    try:
+    with _failing_with(result):
         for entry, edits, service in plans:
             if edits:
                 service = write_unit(host, entry, edits, root=root)
@@ -281,11 +283,6 @@ def switch(host, components, target_version, install_root="/opt/kubernetes", ver
                        systemctl=systemctl, restarted_at=restarted_at)
             entry["restarted"] = True
         result["waited_s"] = round(host.now() - began, 3)
-    except (su.UnitError, IOError, OSError) as exc:
-        raise SwitchError(_describe(exc), result)
-    except SwitchError as exc:
-        exc.result = result
-        raise
     return result
 
 
@@ -307,7 +304,7 @@ def restore(host, switched, install_root="/opt/kubernetes", ready_timeout=300, p
     result = dict(changed=bool(switched), restored=[item["name"] for item in switched], waited_s=0.0)
     if check_mode or not switched:
         return result
-    try:
+    with _failing_with(result):
         for item in reversed(switched):
             for path, backup in sorted(item.get("backup_files", {}).items()):
                 host.restore_file(backup, path)
@@ -324,12 +321,50 @@ def restore(host, switched, install_root="/opt/kubernetes", ready_timeout=300, p
             wait_ready(host, entry, item["version"], directory, ready_timeout, probe_interval, apiserver_url, ca_path,
                        systemctl=systemctl)
         result["waited_s"] = round(host.now() - began, 3)
+    return result
+
+
+@contextlib.contextmanager
+def _failing_with(result):
+    """A failure inside raises SwitchError carrying `result` as it stands (what was switched so far)."""
+    try:
+        yield
     except (su.UnitError, IOError, OSError) as exc:
         raise SwitchError(_describe(exc), result)
     except SwitchError as exc:
         exc.result = result
         raise
-    return result
+
+
+class FileHost:
+    """The file side of a host through an AnsibleModule: atomic writes (owner, mode and SELinux context
+    kept by atomic_move) and timestamped backups next to the file."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def write(self, path, text):
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+            self.module.atomic_move(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def backup(self, path):
+        return self.module.backup_local(path)
+
+    def restore_file(self, backup, path):
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
+        os.close(fd)
+        try:
+            shutil.copyfile(backup, tmp)
+            self.module.atomic_move(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def _describe(exc):
@@ -346,8 +381,7 @@ def pending_components(facts, components, target_version, install_root="/opt/kub
     pending = []
     for name in components:
         entry = (facts or {}).get(name) or {}
-        if entry.get("version") != target or (entry.get("state") and not runs_from(entry["state"],
-                                                                                      entry.get("running_path"),
-                                                                                      directory)):
+        runs_elsewhere = entry.get("state") and not runs_from(entry["state"], entry.get("running_path"), directory)
+        if entry.get("version") != target or runs_elsewhere:
             pending.append(name)
     return pending

@@ -102,7 +102,9 @@ ansible_facts:
           C(path), C(realpath), C(version), C(sha256), C(install_dir), C(in_unit)), C(unit), C(unit_file),
           C(dropins), C(environment_files), C(state) (C(load), C(active), C(sub), C(enabled), C(main_pid),
           C(started), C(need_daemon_reload)), C(running_path) (the executable of the running process),
-          C(flags) (name to value, the last occurrence winning), C(flag_list) (every flag in order with
+          C(running_version) (the release of that executable; it differs from C(version), the unit's, after a
+          run interrupted between the rewrite of the unit and the restart), C(flags) (name to value, the last
+          occurrence winning), C(flag_list) (every flag in order with
           C(name), C(value), C(file) it is written in and C(origin)), C(flag_files) and C(verbosity).
       returned: always
       type: dict

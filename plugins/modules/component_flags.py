@@ -212,39 +212,16 @@ hop_changes:
   elements: dict
 """
 
-import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import component_switch as cs
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import flag_migration as fm
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import systemd_unit as su
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.release_data.flags import COMPONENTS
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.versions import VersionError
-
-
-class _FileHost:
-    """What write_unit needs of the host: an atomic write and a backup."""
-
-    def __init__(self, module):
-        self.module = module
-
-    def write(self, path, text):
-        directory = os.path.dirname(path)
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(to_bytes(text))
-            self.module.atomic_move(tmp, path)  # keeps owner, mode and SELinux context of `path`
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
-    def backup(self, path):
-        return self.module.backup_local(path)
 
 
 def main():
@@ -284,10 +261,11 @@ def main():
                           for path, fe in sorted(edits.items())]
     if edits and not module.check_mode:
         try:
-            cs.write_unit(_FileHost(module), result, edits, root=p["root"], backup=p["backup"])
+            cs.write_unit(cs.FileHost(module), result, edits, root=p["root"], backup=p["backup"])
         except cs.SwitchError as exc:
             module.fail_json(msg=to_native(exc), **result)
     module.exit_json(**result)
+
 
 if __name__ == "__main__":
     main()

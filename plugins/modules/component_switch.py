@@ -18,13 +18,13 @@ description:
   - For each component, rewrites its unit as P(clusterops.k8s_upgrade.component_flags#module) does
     (flags migrated for the target, C(--v) set, the executable moved to the target's directory, a
     backup kept next to each edited file). Then reloads systemd once when a unit file changed, and
-    restarts the components in the order of O(components), waiting for each before the next one:
+    restarts the components in the order of O(components), waiting for each before the next one -
     the unit active, its process running the binary from the target's directory, its health URL
     answering 200 and, for kube-apiserver, C(/version) reporting the target.
   - A component whose unit already names the target but whose process still runs another binary (a
     run interrupted between the rewrite and the restart) is restarted; one that runs the target is
     left alone, so a re-run changes nothing.
-  - With O(restore), undoes an earlier switch from the backups it recorded (RV(switched)) instead:
+  - With O(restore), undoes an earlier switch from the backups it recorded (RV(switched)) instead -
     puts the unit files back, reloads systemd and restarts each component that does not run its
     previous release, waiting until it is healthy there.
   - One task per host instead of one per step; the logic is in C(module_utils/component_switch.py).
@@ -139,7 +139,10 @@ plan:
   returned: when switching
   type: list
   elements: str
-  sample: ["kubelet: 1.31.14 -> 1.32.11; binary /opt/kubernetes/v1.31.14/bin/kubelet -> /opt/kubernetes/v1.32.11/bin/kubelet; flags --v changed; would edit /etc/kubernetes/kubelet.env and restart kubelet.service"]
+  sample:
+    - >-
+      kubelet: 1.31.14 -> 1.32.11; binary /opt/kubernetes/v1.31.14/bin/kubelet -> /opt/kubernetes/v1.32.11/bin/kubelet;
+      flags v changed; would edit /etc/kubernetes/kubelet.env and restart kubelet.service
 switched:
   description: What O(restore) needs to undo this switch (name, unit, version before, backup_files), in restart order; also on failure.
   returned: always
@@ -170,68 +173,32 @@ reload_s:
 """
 
 import os
-import shutil
-import ssl
-import tempfile
 import time
-from urllib.error import HTTPError
-from urllib.request import urlopen
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible.module_utils.urls import open_url
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import component_switch as cs
 
 COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet", "kube-proxy")
 
 
-class ModuleHost:
+class ModuleHost(cs.FileHost):
     """The host side of a switch, through AnsibleModule."""
-
-    def __init__(self, module):
-        self.module = module
 
     def run(self, argv):
         return self.module.run_command(argv, environ_update={"LANGUAGE": "C", "LC_ALL": "C"})
 
     def http_get(self, url, ca_path=None, validate_certs=True):
-        # The standard library, not module_utils.urls: this runs on every host of a batch at once,
-        # and urls' imports (cryptography among them) cost more than the probe.
-        if validate_certs:
-            context = ssl.create_default_context(cafile=ca_path)
-        else:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
         try:
-            with urlopen(url, timeout=5, context=context if url.startswith("https:") else None) as response:
-                return response.status, to_native(response.read())
+            response = open_url(url, timeout=5, validate_certs=validate_certs, ca_path=ca_path)
+            return response.getcode(), to_native(response.read())
         except HTTPError as exc:
             return exc.code, to_native(exc.read() or b"")
-        except Exception as exc:  # pylint: disable=broad-except -- refused, reset, TLS: all mean "not yet"
+        except Exception as exc:  # pylint: disable=broad-except
+            # refused, reset, a TLS error: all mean "not yet"
             return None, to_native(exc)
-
-    def write(self, path, text):
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(to_bytes(text))
-            self.module.atomic_move(tmp, path)  # keeps owner, mode and SELinux context of `path`
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
-    def backup(self, path):
-        return self.module.backup_local(path)
-
-    def restore_file(self, backup, path):
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
-        os.close(fd)
-        try:
-            shutil.copyfile(backup, tmp)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     def move(self, source, dest):
         if os.path.lexists(dest):

@@ -275,3 +275,17 @@ def test_running_path_of_interpreted_service(tmp_path, cmdline, expected):
     os.symlink("/usr/bin/python3.11", tmp_path / "4242" / "exe")
     (tmp_path / "4242" / "cmdline").write_bytes(b"\0".join(arg.encode() for arg in cmdline) + b"\0")
     assert cf.running_path(str(tmp_path), 4242) == expected
+
+
+@pytest.mark.parametrize("path, expected", [
+    # a binary read from the unit or the search path: its own --version
+    ("/usr/local/bin/kubelet", "1.31.14"),
+    # the versioned install directory names it (the unit already names another release)
+    ("/opt/kubernetes/v1.30.14/bin/kubelet", "1.30.14"),
+    ("/opt/kubernetes/v1.30.14/bin/kubelet (deleted)", "1.30.14"),
+    ("/srv/kubelet", None),
+    (None, None),
+])
+def test_running_version(path, expected):
+    binaries = [{"path": "/usr/local/bin/kubelet", "realpath": "/usr/local/bin/kubelet", "version": "1.31.14"}]
+    assert cf.running_version(path, binaries) == expected

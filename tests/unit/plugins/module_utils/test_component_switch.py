@@ -124,9 +124,9 @@ class FakeHost:
 NODE = [{"name": "kubelet", "current_version": OLD}, {"name": "kube-proxy", "current_version": OLD}]
 
 
-def switch(host, components=NODE, **kw):
+def switch(host, components=None, **kw):
     kw.setdefault("install_root", ROOT_DIR)
-    return cs.switch(host, components, NEW, root=host.root, probe_interval=1, ready_timeout=30, **kw)
+    return cs.switch(host, components or NODE, NEW, root=host.root, probe_interval=1, ready_timeout=30, **kw)
 
 
 def test_switch_rewrites_reloads_once_restarts_in_order_and_waits(tmp_path):

@@ -8,9 +8,8 @@ from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status
 
 
 def node(name, ready="True", version="v1.32.11"):
-    return {"metadata": {"name": name}, "status": {"nodeInfo": {"kubeletVersion": version},
-                                                  "conditions": [{"type": "MemoryPressure", "status": "False"},
-                                                                 {"type": "Ready", "status": ready}]}}
+    conditions = [{"type": "MemoryPressure", "status": "False"}, {"type": "Ready", "status": ready}]
+    return {"metadata": {"name": name}, "status": {"nodeInfo": {"kubeletVersion": version}, "conditions": conditions}}
 
 
 def pod(uid, phase="Running", ready="True"):
