@@ -126,6 +126,7 @@ def nspawn_argv(name, root):
 def start(name, run_root=None):
     """Boot NAME in the background; return the PID of its systemd-nspawn."""
     root = root_of(name, run_root)
+    net.drop_stale_veth(name)
     log = open(os.path.join(machine_dir(name, run_root), "console.log"), "ab")  # pylint: disable=consider-using-with
     proc = subprocess.Popen(nspawn_argv(name, root), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -62,6 +62,14 @@ def link_exists(name):
     return _ip("link", "show", "dev", name, check=False).returncode == 0
 
 
+def drop_stale_veth(machine):
+    """Delete the host veth an earlier machine of this name left behind (a container that went down
+    uncleanly, or one still going down): nspawn fails with "File exists" otherwise."""
+    name = veth_name(machine)
+    if link_exists(name):
+        _ip("link", "del", name, check=False)
+
+
 def bridge_up():
     """Create the bridge with the controller address (idempotent)."""
     if not link_exists(BRIDGE):
