@@ -21,13 +21,19 @@ overhead = batch time - wait time. The tasks that make up the overhead are liste
 the union of its intervals over the hosts of a batch, summed over batches). The staging and the
 restart forecast of every node run once, before the first batch ("prepare nodes", prepare_s).
 
-Measured (1.31.14 -> 1.32.11, 1 + 12 hosts, this 2-core machine with no other lab running):
-  before (9182ede), serial 1: overhead mean 9.3 s (max 10.2 s); serial 10: 61.7 s for the batch of 10.
-  now, serial 1: mean 2.1 s (max 2.4 s); serial 10: 4.4 s for the batch of 10 (of which the systemd
-  reload, counted with the restart, 0.97 s: counted as overhead it would be 5.4 s), 2.7 s for the 2.
-See the README (Development) for the latest side-by-side run.
+Measured side by side (make bench-rollout, --baseline 9182ede; 1.31.14 -> 1.32.11, 1 + 12 hosts, this
+2-core machine, no other lab running), overhead per batch, mean (max):
+  9182ede, serial 1: 11.1 s (11.9 s);  serial 10: 60.5 s for the batch of 10, 11.3 s for the 2.
+  now,     serial 1:  2.9 s (3.5 s);   serial 10:  5.2 s for the batch of 10 (its systemd reloads,
+                                       counted with the restart, 1.05 s), 2.3 s for the 2.
+  The staging and forecast of all 12 nodes, before the first batch, took 20-22 s.
+An earlier run of this checkout alone gave 2.1 s (2.4 s) and 4.4 s for the batch of 10. The batch of
+10 is at the target, not under it: ten Ansible workers, ten SSH sessions and ten emulated nodes share
+two cores, and most of what is left is the per-host start of the one switch task (about 2.5 s before
+the first restart) and the two API calls of the batch (cordon, uncordon: about 0.8 s each).
 
 Usage: .venv/bin/python benchmarks/rollout.py [--nodes 12] [--serial 1 --serial 10] [--from 1.31.14] [--to 1.32.11]
+                                              [--baseline REV] [--json FILE]
        .venv/bin/python benchmarks/rollout.py --analyse reports/RUN/report.json [...]   (figures only)
 """
 
