@@ -17,7 +17,8 @@ description:
     listed but not Running with Ready C(True).
   - The filter C(batch_outcome) sums up a node batch's waits once for all its nodes (see
     C(module_utils/node_status.py)) - the nodes Ready at the release, per node the pods not running
-    and ready again and the container IDs its pods report.
+    and ready again, the container IDs its pods report and, given each node's restart forecast, the
+    forecast containers the kubelet restarted.
 options:
   _input:
     description: The Node objects.

@@ -39,13 +39,15 @@ def container_id(status):
     return value.split("://", 1)[-1]
 
 
-def batch_outcome(nodes, pods_before, pods_after, names, version):
+def batch_outcome(nodes, pods_before, pods_after, names, version, forecasts=None):
     """What a node batch's waits found, once for all its nodes.
 
     `names`: the batch's switched nodes; `pods_before`: the pods listed before the switch (those that
-    were Running on a node are waited for); `nodes`, `pods_after`: the last reads of the waits.
+    were Running on a node are waited for); `nodes`, `pods_after`: the last reads of the waits;
+    `forecasts`: {node: the containers kubelet_restart_forecast listed (container_id, pod_uid)}.
     Returns {ready: [node names Ready at `version`], pods_not_ready: {node: [pod names]},
-    container_ids: {node: [IDs its pods report now]}}."""
+    container_ids: {node: [IDs its pods report now]}, restarted: {node: [forecast container IDs
+    of pods that were running before and no longer report that ID: the kubelet restarted them]}}."""
     ready = ready_nodes(nodes, names, version)
     running_before = {}
     for pod in pods_before or []:
@@ -59,4 +61,11 @@ def batch_outcome(nodes, pods_before, pods_after, names, version):
         node = running_before.get((pod.get("metadata") or {}).get("uid"))
         if node:
             outcome["container_ids"][node].extend(container_id(s) for s in (pod.get("status") or {}).get("containerStatuses") or [])
+    outcome["restarted"] = dict((n, []) for n in names)
+    for node, containers in (forecasts or {}).items():
+        if node not in outcome["restarted"]:
+            continue
+        now = set(outcome["container_ids"][node])
+        outcome["restarted"][node] = [c.get("container_id") for c in containers or []
+                                      if running_before.get(c.get("pod_uid")) == node and c.get("container_id") not in now]
     return outcome

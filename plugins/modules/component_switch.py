@@ -178,7 +178,6 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.urls import open_url
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import component_switch as cs
 
 COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet", "kube-proxy")
@@ -191,6 +190,10 @@ class ModuleHost(cs.FileHost):
         return self.module.run_command(argv, environ_update={"LANGUAGE": "C", "LC_ALL": "C"})
 
     def http_get(self, url, ca_path=None, validate_certs=True):
+        # Imported here, at the first probe: its import (urllib, ssl, http.client) takes a good part of the
+        # module's start-up on a node, and with several nodes per batch that delays every restart.
+        from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
         try:
             response = open_url(url, timeout=5, validate_certs=validate_certs, ca_path=ca_path)
             return response.getcode(), to_native(response.read())

@@ -51,4 +51,28 @@ def test_batch_outcome_per_node():
     after = [on(pod("a"), "n1", ["id-a2"]), on(pod("b", ready="False"), "n2", ["id-b"]), on(pod("z"), "other", ["id-z"])]
     outcome = batch_outcome([node("n1"), node("n2", ready="False")], before, after, ["n1", "n2"], "1.32.11")
     assert outcome == {"ready": ["n1"], "pods_not_ready": {"n1": [], "n2": ["pod-b"]},
-                       "container_ids": {"n1": ["id-a2"], "n2": ["id-b"]}}
+                       "container_ids": {"n1": ["id-a2"], "n2": ["id-b"]}, "restarted": {"n1": [], "n2": []}}
+
+
+def test_batch_outcome_counts_the_forecast_containers_whose_id_changed():
+    from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import batch_outcome
+
+    def on(p, node_name, ids=()):
+        p = dict(p, spec={"nodeName": node_name})
+        p["status"] = dict(p["status"], containerStatuses=[{"containerID": "containerd://" + i} for i in ids])
+        return p
+
+    before = [on(pod("a"), "n1"), on(pod("b"), "n1"), on(pod("c", phase="Pending"), "n1"), on(pod("d"), "n2")]
+    after = [on(pod("a"), "n1", ["id-a2"]), on(pod("b"), "n1", ["id-b"]), on(pod("d"), "n2", ["id-d"])]
+    forecasts = {
+        "n1": [{"pod_uid": "a", "container_id": "id-a"},   # a new ID: restarted
+               {"pod_uid": "b", "container_id": "id-b"},   # same ID: kept
+               {"pod_uid": "c", "container_id": "id-c"},   # its pod was not running before: not counted
+               {"pod_uid": "gone", "container_id": "id-g"}],
+        "n2": [{"pod_uid": "d", "container_id": "id-d"}],
+        "not-in-batch": [{"pod_uid": "a", "container_id": "id-x"}],
+    }
+    outcome = batch_outcome([node("n1"), node("n2")], before, after, ["n1", "n2"], "1.32.11", forecasts)
+    assert outcome["restarted"] == {"n1": ["id-a"], "n2": []}
+    # a node the forecast did not reach still gets its entry
+    assert batch_outcome([], before, after, ["n1"], "1.32.11", {})["restarted"] == {"n1": []}
