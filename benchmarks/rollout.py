@@ -33,7 +33,7 @@ two cores, and most of what is left is the per-host start of the one switch task
 the first restart) and the two API calls of the batch (cordon, uncordon: about 0.8 s each).
 
 Usage: .venv/bin/python benchmarks/rollout.py [--nodes 12] [--serial 1 --serial 10] [--from 1.31.14] [--to 1.32.11]
-                                              [--baseline REV] [--json FILE]
+                                              [--baseline REV] [--repeat N] [--json FILE]
        .venv/bin/python benchmarks/rollout.py --analyse reports/RUN/report.json [...]   (figures only)
 """
 
@@ -221,6 +221,8 @@ def main():
     parser.add_argument("--analyse", nargs="+", metavar="REPORT_JSON", help="only print the figures of these reports")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--baseline", metavar="REV", help="also run revision REV (a git worktree), before each configuration")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration (this machine is noisy: the target "
+                        "must hold in every run)")
     args = parser.parse_args()
     results = []
     if args.analyse:
@@ -234,8 +236,10 @@ def main():
         try:
             # baseline and this checkout one after the other for each configuration, on the same lab size
             for serial in args.serial or [1, 10]:
-                for prefix, root in checkouts:
-                    results.append(("%sserial=%d" % (prefix, serial), run_config(root, args, serial)))
+                for run in range(1, args.repeat + 1):
+                    suffix = " run %d" % run if args.repeat > 1 else ""
+                    for prefix, root in checkouts:
+                        results.append(("%sserial=%d%s" % (prefix, serial, suffix), run_config(root, args, serial)))
         finally:
             for _prefix, root in checkouts:
                 if root != ROOT:
