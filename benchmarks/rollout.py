@@ -100,7 +100,11 @@ def run_config(root, args, serial):
     except SystemExit as exc:  # a machine that did not boot: once more, from scratch
         print("lab up failed, once more: %s" % str(exc).strip().splitlines()[-2:], flush=True)
         lab(root, "down")
-        lab(root, "up", "--control-plane", "1", "--nodes", str(args.nodes), "--version", args.from_version)
+        try:
+            lab(root, "up", "--control-plane", "1", "--nodes", str(args.nodes), "--version", args.from_version)
+        except SystemExit:
+            lab(root, "down")  # before a baseline checkout (and the lab state in it) is removed
+            raise
     print("lab: 1 + %d at %s up in %.1f s" % (args.nodes, args.from_version, time.monotonic() - began), flush=True)
     try:
         playbook(root, "migrate_apis.yml", "-e", "k8s_target_version=" + args.to_version)

@@ -157,15 +157,38 @@ def is_nspawn(pid, name):
     return bool(argv) and argv[0].endswith(b"systemd-nspawn") and net.machine_name(name).encode() in argv
 
 
+def children(pid):
+    """PIDs whose parent is PID (the container's init is systemd-nspawn's child)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                if int(fh.read().split(")")[-1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def stop(name, pid, timeout=20):
-    """Power NAME off (SIGTERM makes nspawn halt the container cleanly), then SIGKILL if it hangs."""
+    """Power NAME off (SIGTERM makes nspawn halt the container cleanly), then SIGKILL if it hangs.
+
+    A SIGKILLed nspawn leaves the container's init running (it lives in a session and PID namespace of its
+    own); that init keeps the machine's root and veth busy, and the next `up` of the same name cannot
+    boot it. So when nspawn has to be killed, its init is killed too, which ends the whole container."""
     if pid and pid_alive(pid) and is_nspawn(pid, name):
+        inits = children(pid)
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.2)
         if pid_alive(pid):
             os.killpg(pid, signal.SIGKILL)
+            for init in inits:
+                if pid_alive(init):
+                    os.kill(init, signal.SIGKILL)
             time.sleep(0.5)
         try:
             os.waitpid(pid, os.WNOHANG)
