@@ -55,8 +55,10 @@ build: setup
 # Node batch overhead on a 1 + 12 lab (root; brings its own lab up and down, about 12 minutes).
 # The node rollout before component_switch and the prepare play (the baseline the figures are compared with).
 ROLLOUT_BASELINE ?= 9182ede
+# More options for benchmarks/rollout.py, e.g. --repeat 2 or --serial 10.
+ROLLOUT_ARGS ?=
 bench-rollout: setup
-	$(PY) benchmarks/rollout.py --baseline $(ROLLOUT_BASELINE)
+	$(PY) benchmarks/rollout.py --baseline $(ROLLOUT_BASELINE) $(ROLLOUT_ARGS)
 
 bench: setup
 	$(PY) benchmarks/skew_plan.py

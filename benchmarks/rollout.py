@@ -22,15 +22,18 @@ the union of its intervals over the hosts of a batch, summed over batches). The 
 restart forecast of every node run once, before the first batch ("prepare nodes", prepare_s).
 
 Measured side by side (make bench-rollout, --baseline 9182ede; 1.31.14 -> 1.32.11, 1 + 12 hosts, this
-2-core machine, no other lab running), overhead per batch, mean (max):
-  9182ede, serial 1: 11.1 s (11.9 s);  serial 10: 60.5 s for the batch of 10, 11.3 s for the 2.
-  now,     serial 1:  2.9 s (3.5 s);   serial 10:  5.2 s for the batch of 10 (its systemd reloads,
-                                       counted with the restart, 1.05 s), 2.3 s for the 2.
-  The staging and forecast of all 12 nodes, before the first batch, took 20-22 s.
-An earlier run of this checkout alone gave 2.1 s (2.4 s) and 4.4 s for the batch of 10. The batch of
-10 is at the target, not under it: ten Ansible workers, ten SSH sessions and ten emulated nodes share
-two cores, and most of what is left is the per-host start of the one switch task (about 2.5 s before
-the first restart) and the two API calls of the batch (cordon, uncordon: about 0.8 s each).
+2-core machine, no other lab running), overhead per batch:
+  9182ede, serial 1: 10.8 s mean (12.6 s max);  serial 10: 62-67 s for the batch of 10, 11-12 s for the 2.
+  974bb4d, serial 1:  2.3 s mean  (2.6 s max);  serial 10: 4.8 s and 5.2 s for the batch of 10 (two runs,
+                                                 --repeat 2), 2.4-2.6 s for the 2.
+  Whole upgrade.yml: 258 s -> 176 s (serial 1), 157-159 s -> 94-98 s (serial 10). The staging, plan and
+  forecast of all 12 nodes, before the first batch, take 21-26 s.
+The batch of 10 is at the target, not reliably under it (seven runs of this session's commits gave
+3.9-5.2 s). Ten Ansible workers, ten SSH sessions and ten emulated nodes share two cores; what is left
+is the two kubernetes.core calls of the batch (cordon, uncordon: 0.8-1.25 s each, mostly the module's
+Python start and the kubernetes client's imports), the start of the one switch task on ten hosts (about
+1.5 s before the first restart: ten module starts, AnsiballZ compiles its sources on each node every
+time) and the per-node bookkeeping steps (about 1.3 s).
 
 Usage: .venv/bin/python benchmarks/rollout.py [--nodes 12] [--serial 1 --serial 10] [--from 1.31.14] [--to 1.32.11]
                                               [--baseline REV] [--repeat N] [--json FILE]
