@@ -39,13 +39,15 @@ def test_pods_not_ready_only_among_the_expected_uids():
     assert pods_not_ready(pods, []) == []
 
 
+def on(p, node_name, ids=()):
+    """Pod p bound to node_name, its containers reporting the IDs ids."""
+    p = dict(p, spec={"nodeName": node_name})
+    p["status"] = dict(p["status"], containerStatuses=[{"containerID": "containerd://" + i} for i in ids])
+    return p
+
+
 def test_batch_outcome_per_node():
     from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import batch_outcome
-
-    def on(p, node_name, ids=()):
-        p = dict(p, spec={"nodeName": node_name})
-        p["status"] = dict(p["status"], containerStatuses=[{"containerID": "containerd://" + i} for i in ids])
-        return p
 
     before = [on(pod("a"), "n1"), on(pod("b"), "n2"), on(pod("c", phase="Succeeded"), "n1"), on(pod("z"), "other")]
     after = [on(pod("a"), "n1", ["id-a2"]), on(pod("b", ready="False"), "n2", ["id-b"]), on(pod("z"), "other", ["id-z"])]
@@ -56,11 +58,6 @@ def test_batch_outcome_per_node():
 
 def test_batch_outcome_counts_the_forecast_containers_whose_id_changed():
     from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import batch_outcome
-
-    def on(p, node_name, ids=()):
-        p = dict(p, spec={"nodeName": node_name})
-        p["status"] = dict(p["status"], containerStatuses=[{"containerID": "containerd://" + i} for i in ids])
-        return p
 
     before = [on(pod("a"), "n1"), on(pod("b"), "n1"), on(pod("c", phase="Pending"), "n1"), on(pod("d"), "n2")]
     after = [on(pod("a"), "n1", ["id-a2"]), on(pod("b"), "n1", ["id-b"]), on(pod("d"), "n2", ["id-d"])]
