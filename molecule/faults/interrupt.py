@@ -4,8 +4,8 @@
 
 The playbook's output (stdout and stderr together) goes to FILE. When a line matches REGEX the
 fault is struck: --sigint sends SIGINT to the playbook (what Ctrl-C does), --run runs a command
-(for example `python -m lab fault host-offline --host node1`). The playbook is then left to finish
-on its own. Exit status: the playbook's, or 97 when REGEX never matched (the fault was not struck,
+(for example `python -m lab fault host-offline --host node1`); a SIGINT is sent once more when the
+playbook still runs 0.6 s later. The playbook is then left to finish on its own. Exit status: the playbook's, or 97 when REGEX never matched (the fault was not struck,
 so the case proves nothing), or 98 when the playbook ran longer than --timeout.
 """
 import argparse
@@ -16,6 +16,19 @@ import subprocess
 import sys
 import threading
 import time
+
+
+AGAIN_AFTER_S = 0.6
+
+
+def again(proc, log):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            log.write("### interrupt.py: the playbook still runs; SIGINT sent again\n")
+            log.flush()
+        except ValueError:  # the playbook ended meanwhile and the log is closed
+            pass
 
 
 def main():
@@ -47,6 +60,10 @@ def main():
                     if args.sigint:
                         proc.send_signal(signal.SIGINT)
                         log.write("### interrupt.py: SIGINT sent to the playbook at %s\n" % stamp)
+                        # Once in a while the playbook has not taken the first one (seen once in CI: it ran
+                        # to the end); an operator presses Ctrl-C again. A playbook that took it exits
+                        # within a fraction of a second, before this fires.
+                        threading.Timer(AGAIN_AFTER_S, again, (proc, log)).start()
                     else:
                         done = subprocess.run(shlex.split(args.run), capture_output=True, text=True, check=False)
                         log.write("### interrupt.py: ran %s at %s: rc %d %s%s\n"
