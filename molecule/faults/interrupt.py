@@ -5,8 +5,9 @@
 The playbook's output (stdout and stderr together) goes to FILE. When a line matches REGEX the
 fault is struck: --sigint sends SIGINT to the playbook (what Ctrl-C does), --run runs a command
 (for example `python -m lab fault host-offline --host node1`); a SIGINT is sent once more when the
-playbook still runs 0.6 s later. The playbook is then left to finish on its own. Exit status: the playbook's, or 97 when REGEX never matched (the fault was not struck,
-so the case proves nothing), or 98 when the playbook ran longer than --timeout.
+playbook still runs 0.6 s later. The playbook is then left to finish on its own. Exit status: the
+playbook's, or 97 when REGEX never matched (the fault was not struck, so the case proves nothing),
+or 98 when the playbook ran longer than --timeout.
 """
 import argparse
 import re
