@@ -213,17 +213,11 @@ def leftovers(quiet=False):
 def nspawn_pids_for(root):
     """PIDs of systemd-nspawn processes booting exactly ROOT (found through /proc, for a lost state file)."""
     out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                argv = fh.read().split(b"\0")
-        except OSError:
-            continue
+    for pid, cmdline in machines.proc_read("cmdline").items():
+        argv = cmdline.split(b"\0")
         if argv and argv[0].endswith(b"systemd-nspawn") and root.encode() in argv:
-            out.append(int(entry))
-    return out
+            out.append(pid)
+    return sorted(out)
 
 
 def stop_pid(pid, expect):

@@ -157,17 +157,27 @@ def is_nspawn(pid, name):
     return bool(argv) and argv[0].endswith(b"systemd-nspawn") and net.machine_name(name).encode() in argv
 
 
+def proc_read(name):
+    """{pid: the bytes of /proc/PID/NAME} for every process that could be read (one may end meanwhile)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/{name}", "rb") as fh:
+                    found[int(entry)] = fh.read()
+            except OSError:
+                continue
+    return found
+
+
 def children(pid):
     """PIDs whose parent is PID (the container's init is systemd-nspawn's child)."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for child, stat in proc_read("stat").items():
         try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                if int(fh.read().split(")")[-1].split()[1]) == pid:
-                    found.append(int(entry))
-        except (OSError, ValueError, IndexError):
+            if int(stat.split(b")")[-1].split()[1]) == pid:
+                found.append(child)
+        except (ValueError, IndexError):
             continue
     return found
 

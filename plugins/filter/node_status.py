@@ -13,7 +13,7 @@ author: clusterops maintainers (@clusterops)
 description:
   - From Node objects as P(kubernetes.core.k8s_info#module) returns them, the names in O(names)
     whose Ready condition is C(True) and, with O(version), whose kubelet reports that release.
-  - The filter C(pods_not_ready) is its counterpart for Pods - of the pods with the given uids, those
+  - The filter C(pods_not_ready) is its counterpart for Pods - of the pods with the given uids (all of them without uids), those
     listed but not Running with Ready C(True).
   - The filter C(batch_outcome) sums up a node batch's waits once for all its nodes (see
     C(module_utils/node_status.py)) - the nodes Ready at the release, per node the pods not running

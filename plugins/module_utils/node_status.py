@@ -26,10 +26,11 @@ def ready_nodes(nodes, names, version=None):
     return [name for name in names or [] if name in found]
 
 
-def pods_not_ready(pods, uids):
-    """The pods among `uids` that are listed but not Running with Ready=True (a pod gone is not waited for)."""
-    wanted = set(uids or [])
-    return [pod for pod in pods or [] if (pod.get("metadata") or {}).get("uid") in wanted
+def pods_not_ready(pods, uids=None):
+    """The pods among `uids` (all of `pods` when None) that are listed but not Running with Ready=True
+    (a pod gone is not waited for)."""
+    wanted = None if uids is None else set(uids)
+    return [pod for pod in pods or [] if (wanted is None or (pod.get("metadata") or {}).get("uid") in wanted)
             and ((pod.get("status") or {}).get("phase") != "Running" or _condition(pod, "Ready") != "True")]
 
 

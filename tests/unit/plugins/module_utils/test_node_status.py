@@ -37,6 +37,8 @@ def test_pods_not_ready_only_among_the_expected_uids():
             pod("x", phase="Pending")]
     assert [p["metadata"]["uid"] for p in pods_not_ready(pods, ["a", "b", "c", "d", "gone"])] == ["b", "c", "d"]
     assert pods_not_ready(pods, []) == []
+    # without uids: every listed pod is looked at
+    assert [p["metadata"]["uid"] for p in pods_not_ready(pods)] == ["b", "c", "d", "x"]
 
 
 def on(p, node_name, ids=()):
