@@ -19,6 +19,9 @@ description:
     C(module_utils/node_status.py)) - the nodes Ready at the release, per node the pods not running
     and ready again, the container IDs its pods report and, given each node's restart forecast, the
     forecast containers the kubelet restarted.
+  - The filter C(next_batch) returns, of a play's hosts, those of the batch Ansible runs after the one
+    holding the first host of its second argument (the first batch without it), for a play C(serial) given
+    as its first argument (a size, C(N%) or a list of them, as for the play).
 options:
   _input:
     description: The Node objects.
@@ -54,4 +57,4 @@ from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import node
 class FilterModule:
     def filters(self):
         return {"ready_nodes": node_status.ready_nodes, "pods_not_ready": node_status.pods_not_ready,
-                "batch_outcome": node_status.batch_outcome}
+                "batch_outcome": node_status.batch_outcome, "next_batch": node_status.next_batch}

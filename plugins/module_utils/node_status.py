@@ -70,3 +70,40 @@ def batch_outcome(nodes, pods_before, pods_after, names, version, forecasts=None
         outcome["restarted"][node] = [c.get("container_id") for c in containers or []
                                       if running_before.get(c.get("pod_uid")) == node and c.get("container_id") not in now]
     return outcome
+
+
+def _batch_size(value, host_count):
+    """One entry of a play's `serial` as Ansible reads it (ansible.utils.helpers.pct_to_int)."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return int(int(value.strip()[:-1]) / 100.0 * host_count) or 1
+    return int(value)
+
+
+def serial_batches(hosts, serial):
+    """The batches Ansible makes of a play's `hosts` for its `serial`: a size, "N%" or a list of them
+    (the last one repeats); empty, 0 or less is one batch of every host (as PlaybookExecutor does)."""
+    sizes = list(serial) if isinstance(serial, (list, tuple)) else [serial]
+    if not sizes or sizes == [None] or sizes == [""]:
+        sizes = [0]
+    left, batches, index = list(hosts or []), [], 0
+    while left:
+        size = _batch_size(sizes[index], len(hosts))
+        if size <= 0:
+            batches.append(left)
+            break
+        batches.append(left[:size])
+        left = left[size:]
+        index = min(index + 1, len(sizes) - 1)
+    return batches
+
+
+def next_batch(hosts, serial, current=None):
+    """The hosts of the batch after the one that holds current[0] (the first batch without `current`);
+    [] after the last batch or when current[0] is in none of them."""
+    batches = serial_batches(hosts, serial)
+    if not current:
+        return batches[0] if batches else []
+    for index, batch in enumerate(batches):
+        if current[0] in batch:
+            return batches[index + 1] if index + 1 < len(batches) else []
+    return []

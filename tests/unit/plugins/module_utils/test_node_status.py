@@ -4,6 +4,7 @@
 
 import pytest
 
+from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import node_status
 from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils.node_status import pods_not_ready, ready_nodes
 
 
@@ -75,3 +76,51 @@ def test_batch_outcome_counts_the_forecast_containers_whose_id_changed():
     assert outcome["restarted"] == {"n1": ["id-a"], "n2": []}
     # a node the forecast did not reach still gets its entry
     assert batch_outcome([], before, after, ["n1"], "1.32.11", {})["restarted"] == {"n1": []}
+
+
+class _Inventory:
+    """Just enough of an inventory for Ansible's own batch split (PlaybookExecutor._get_serialized_batches)."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts
+
+    def get_hosts(self, pattern, order=None):
+        return list(self.hosts)
+
+
+def _ansible_batches(hosts, serial):
+    from types import SimpleNamespace
+
+    from ansible.executor.playbook_executor import PlaybookExecutor
+
+    executor = SimpleNamespace(_inventory=_Inventory(hosts))
+    play = SimpleNamespace(hosts="kube_node", order="inventory", serial=serial)
+    return PlaybookExecutor._get_serialized_batches(executor, play)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 12])
+@pytest.mark.parametrize("serial", [[1], [2], [10], ["10"], ["20%"], ["50%"], ["100%"], ["1%"], [1, "50%"],
+                                    [1, 3, "30%"], [0], [-1], [], [20]])
+def test_serial_batches_match_ansible(count, serial):
+    hosts = ["node%d" % n for n in range(count)]
+    assert node_status.serial_batches(hosts, serial) == _ansible_batches(hosts, serial)
+
+
+def test_serial_batches_take_a_scalar_or_nothing():
+    hosts = ["a", "b", "c"]
+    assert node_status.serial_batches(hosts, 2) == [["a", "b"], ["c"]]
+    assert node_status.serial_batches(hosts, "2") == [["a", "b"], ["c"]]
+    assert node_status.serial_batches(hosts, None) == [["a", "b", "c"]]
+    assert node_status.serial_batches([], 2) == []
+
+
+def test_next_batch():
+    hosts = ["a", "b", "c", "d", "e"]
+    assert node_status.next_batch(hosts, 2) == ["a", "b"]
+    assert node_status.next_batch(hosts, 2, ["a", "b"]) == ["c", "d"]
+    assert node_status.next_batch(hosts, 2, ["c", "d"]) == ["e"]
+    assert node_status.next_batch(hosts, 2, ["e"]) == []
+    assert node_status.next_batch(hosts, [1, 3], ["a"]) == ["b", "c", "d"]
+    # a batch the split does not know (the play split differently): nothing is cordoned ahead
+    assert node_status.next_batch(hosts, 2, ["x"]) == []
+    assert node_status.next_batch([], 2) == []
