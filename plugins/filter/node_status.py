@@ -22,6 +22,8 @@ description:
   - The filter C(next_batch) returns, of a play's hosts, those of the batch Ansible runs after the one
     holding the first host of its second argument (the first batch without it), for a play C(serial) given
     as its first argument (a size, C(N%) or a list of them, as for the play).
+  - The filter C(restarts_by_host) turns a C(batch_outcome) into the upgrade report's restarts per
+    inventory host (C({host: {restarted, containers}})), given the hosts and their node names in the same order.
 options:
   _input:
     description: The Node objects.
@@ -57,4 +59,5 @@ from ansible_collections.clusterops.k8s_upgrade.plugins.module_utils import node
 class FilterModule:
     def filters(self):
         return {"ready_nodes": node_status.ready_nodes, "pods_not_ready": node_status.pods_not_ready,
-                "batch_outcome": node_status.batch_outcome, "next_batch": node_status.next_batch}
+                "batch_outcome": node_status.batch_outcome, "next_batch": node_status.next_batch,
+                "restarts_by_host": node_status.restarts_by_host}

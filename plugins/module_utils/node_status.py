@@ -107,3 +107,12 @@ def next_batch(hosts, serial, current=None):
         if current[0] in batch:
             return batches[index + 1] if index + 1 < len(batches) else []
     return []
+
+
+def restarts_by_host(outcome, hosts, names):
+    """The upgrade report's `restarts` of a batch, per inventory host (the fact
+    upgrade_report_restarts_by_host): {host: {restarted: N, containers: [container IDs]}}, from
+    batch_outcome's per-node `restarted`; `hosts` and their node `names` in the same order."""
+    restarted = (outcome or {}).get("restarted") or {}
+    return dict((host, {"restarted": len(restarted.get(name) or []), "containers": list(restarted.get(name) or [])})
+                for host, name in zip(hosts or [], names or []))

@@ -36,6 +36,8 @@ except ImportError:  # pragma: no cover - Python 2 is not a controller Python
 
 SCHEMA = "clusterops.k8s_upgrade/report/v1"
 FACT_PREFIX = "upgrade_report_"
+# upgrade_report_NAME_by_host: {host: data}, section NAME of several hosts set at once (a run_once step)
+BY_HOST_SUFFIX = "_by_host"
 OUTCOMES = ("ok", "changed", "failed", "ignored", "unreachable", "done", "skipped", "interrupted")
 OUTCOME_LABELS = {
     "ok": "ok",
@@ -194,9 +196,17 @@ def merge_sections(events):
     for event in events:
         if event.get("event") != "section":
             continue
-        entry = merged.setdefault(event["name"], {"by_host": {}, "latest": None})
-        entry["by_host"][event.get("host") or "localhost"] = event.get("data")
-        entry["latest"] = event.get("data")
+        name, data = event["name"], event.get("data")
+        # NAME_by_host, set once for several hosts (a batch's run_once step): {host: data} of section NAME
+        if name.endswith(BY_HOST_SUFFIX) and len(name) > len(BY_HOST_SUFFIX) and isinstance(data, dict):
+            per_host = data.items()
+            name = name[:-len(BY_HOST_SUFFIX)]
+        else:
+            per_host = [(event.get("host") or "localhost", data)]
+        entry = merged.setdefault(name, {"by_host": {}, "latest": None})
+        for host, value in per_host:
+            entry["by_host"][host] = value
+            entry["latest"] = value
     return merged
 
 

@@ -124,3 +124,11 @@ def test_next_batch():
     # a batch the split does not know (the play split differently): nothing is cordoned ahead
     assert node_status.next_batch(hosts, 2, ["x"]) == []
     assert node_status.next_batch([], 2) == []
+
+
+def test_restarts_by_host():
+    outcome = {"restarted": {"n1": ["c1", "c2"], "n2": []}}
+    assert node_status.restarts_by_host(outcome, ["host1", "host2"], ["n1", "n2"]) == {
+        "host1": {"restarted": 2, "containers": ["c1", "c2"]}, "host2": {"restarted": 0, "containers": []}}
+    # a node the outcome does not know (its switch failed) restarted nothing that was counted
+    assert node_status.restarts_by_host(outcome, ["host3"], ["n3"]) == {"host3": {"restarted": 0, "containers": []}}

@@ -261,6 +261,20 @@ def test_later_section_of_a_host_replaces_earlier():
     assert ur.build_report(events)["backup"] == {"sha256": "b"}
 
 
+def test_a_by_host_section_is_spread_over_its_hosts():
+    forecast = {"containers": [], "restart_total": 2}
+    events = [ev("run_start", 0), ev("section", 1, host="node1", name="forecast", data=forecast),
+              ev("section", 1, host="node2", name="forecast", data=forecast),
+              # one run_once step of the batch, recorded on its first host, for both
+              ev("section", 2, host="node1", name="restarts_by_host",
+                 data={"node1": {"restarted": 2, "containers": ["a", "b"]}, "node2": {"restarted": 1}}),
+              ev("stats", 3, hosts={})]
+    restarts = ur.build_report(events)["restarts"]
+    assert restarts["node1"]["actual"] == 2 and restarts["node1"]["verdict"] == "as forecast"
+    assert restarts["node2"]["actual"] == 1 and restarts["node2"]["verdict"] != "as forecast"
+    assert "restarts_by_host" not in ur.merge_sections(events)
+
+
 @pytest.mark.parametrize("total, step", [(0.5, 0.1), (4, 0.5), (50, 5), (59, 10), (600, 60), (3000, 300), (40000, 7200)])
 def test_tick_step(total, step):
     assert ur.tick_step(total) == step
