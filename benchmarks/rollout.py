@@ -21,19 +21,18 @@ overhead = batch time - wait time. The tasks that make up the overhead are liste
 the union of its intervals over the hosts of a batch, summed over batches). The staging and the
 restart forecast of every node run once, before the first batch ("prepare nodes", prepare_s).
 
-Measured side by side (make bench-rollout, --baseline 9182ede; 1.31.14 -> 1.32.11, 1 + 12 hosts, this
-2-core machine, no other lab running), overhead per batch:
-  9182ede, serial 1: 10.8 s mean (12.6 s max);  serial 10: 62-67 s for the batch of 10, 11-12 s for the 2.
-  974bb4d, serial 1:  2.3 s mean  (2.6 s max);  serial 10: 4.8 s and 5.2 s for the batch of 10 (two runs,
-                                                 --repeat 2), 2.4-2.6 s for the 2.
-  Whole upgrade.yml: 258 s -> 176 s (serial 1), 157-159 s -> 94-98 s (serial 10). The staging, plan and
-  forecast of all 12 nodes, before the first batch, take 21-26 s.
-The batch of 10 is at the target, not reliably under it (seven runs of this session's commits gave
-3.9-5.2 s). Ten Ansible workers, ten SSH sessions and ten emulated nodes share two cores; what is left
-is the two kubernetes.core calls of the batch (cordon, uncordon: 0.8-1.25 s each, mostly the module's
-Python start and the kubernetes client's imports), the start of the one switch task on ten hosts (about
-1.5 s before the first restart: ten module starts, AnsiballZ compiles its sources on each node every
-time) and the per-node bookkeeping steps (about 1.3 s).
+Measured side by side (make bench-rollout ROLLOUT_ARGS="--repeat 2", --baseline 9182ede; 1.31.14 -> 1.32.11,
+1 + 12 hosts, this 2-core machine, no other lab running), overhead per batch:
+  9182ede, serial 1: 9.8 and 10.9 s mean (11.5, 11.9 s max);  serial 10: 55-61 s for the batch of 10, 11 s for the 2.
+  3d3b790, serial 1: 1.9 and 1.7 s mean  (2.3, 2.0 s max);     serial 10: 3.5 and 3.4 s for the batch of 10,
+                                                                 1.6 s for the 2.
+  Whole upgrade.yml: 243-258 s -> 163-183 s (serial 1), 142-152 s -> 87-88 s (serial 10). The staging, plan
+  and forecast of all 12 nodes and the first batch's cordon, before the first batch, take 22-24 s.
+Each batch makes one API call for its cordons (the call that uncordons its nodes cordons the next batch's;
+the first batch is cordoned at the end of "prepare nodes"). What is left, summed over the two batches of the
+serial 10 runs: the start of the switch task before the first restart, 2.3-2.4 s (a module start on every
+node, on two cores shared with the emulated nodes); that one call, 1.5-1.6 s (mostly the kubernetes.core
+module's Python start and the kubernetes client's imports); the bookkeeping steps, about 0.2-0.3 s each.
 
 Usage: .venv/bin/python benchmarks/rollout.py [--nodes 12] [--serial 1 --serial 10] [--from 1.31.14] [--to 1.32.11]
                                               [--baseline REV] [--repeat N] [--json FILE]
