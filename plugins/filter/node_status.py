@@ -23,7 +23,7 @@ description:
     holding the first host of its second argument (the first batch without it), for a play C(serial) given
     as its first argument (a size, C(N%) or a list of them, as for the play).
   - The filter C(restarts_by_host) turns a C(batch_outcome) into the upgrade report's restarts per
-    inventory host (C({host: {restarted, containers}})), given the hosts and their node names in the same order.
+    inventory host (for each host, C(restarted) and C(containers)), given the hosts and their node names in the same order.
 options:
   _input:
     description: The Node objects.
