@@ -212,12 +212,7 @@ def leftovers(quiet=False):
 
 def nspawn_pids_for(root):
     """PIDs of systemd-nspawn processes booting exactly ROOT (found through /proc, for a lost state file)."""
-    out = []
-    for pid, cmdline in machines.proc_read("cmdline").items():
-        argv = cmdline.split(b"\0")
-        if argv and argv[0].endswith(b"systemd-nspawn") and root.encode() in argv:
-            out.append(pid)
-    return sorted(out)
+    return sorted(pid for pid, cmdline in machines.proc_read("cmdline").items() if machines.nspawn_with(cmdline, root))
 
 
 def stop_pid(pid, expect):

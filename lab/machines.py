@@ -148,13 +148,18 @@ def pid_alive(pid):
         return False
 
 
+def nspawn_with(cmdline, word):
+    """Whether /proc's `cmdline` bytes are a systemd-nspawn run with `word` (a machine name or root) as an argument."""
+    argv = cmdline.split(b"\0")
+    return argv[0].endswith(b"systemd-nspawn") and word.encode() in argv
+
+
 def is_nspawn(pid, name):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            argv = fh.read().split(b"\0")
+            return nspawn_with(fh.read(), net.machine_name(name))
     except OSError:
         return False
-    return bool(argv) and argv[0].endswith(b"systemd-nspawn") and net.machine_name(name).encode() in argv
 
 
 def proc_read(name):
